@@ -1,0 +1,36 @@
+"""nnscratch: neural networks from scratch in NumPy, population-first.
+
+Shape legend, used in comments throughout the package:
+
+    P  population (independent networks trained at once; 1 for a single network)
+    N  batch (rows)
+    D  input features
+    H  hidden units
+    K  classes (outputs)
+
+A single network shows plain shapes (``W1: (D, H)``); a population adds a leading ``P``
+axis (``W1: (P, D, H)``).
+"""
+
+from nnscratch.core.activations import Activation, get_activation, register_activation
+from nnscratch.core.init import get_initializer
+from nnscratch.core.losses import SoftmaxCrossEntropy, get_loss
+from nnscratch.core.network import MLP
+from nnscratch.core.optim import SGD, Optimizer
+from nnscratch.core.train import Callback, History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "SGD",
+    "Activation",
+    "Callback",
+    "History",
+    "Optimizer",
+    "SoftmaxCrossEntropy",
+    "get_activation",
+    "get_initializer",
+    "get_loss",
+    "register_activation",
+]

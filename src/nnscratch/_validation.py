@@ -1,0 +1,118 @@
+"""Argument checks shared by the whole package.
+
+Every check raises ``ValueError`` whose message names the argument, what was expected and
+what was given, so that bad input fails loudly before any training starts.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def fail(name: str, expected: str, got: Any) -> ValueError:
+    """Build the package's standard error: ``name: expected ..., got ...``."""
+    return ValueError(f"{name}: expected {expected}, got {_describe(got)}")
+
+
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    """An integer (not a bool) at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise fail(name, f"an integer >= {minimum}", value)
+    return int(value)
+
+
+def check_positive(name: str, value: Any, population: int | None = None) -> float | np.ndarray:
+    """A finite number > 0, or (when ``population`` is given) an array of shape ``(P,)`` of them."""
+    return check_range(name, value, low=0.0, low_open=True, population=population)
+
+
+def check_range(
+    name: str,
+    value: Any,
+    low: float = -np.inf,
+    high: float = np.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+    population: int | None = None,
+) -> float | np.ndarray:
+    """A finite number (or a ``(P,)`` array of them) in the interval ``low .. high``.
+
+    Scalars come back as ``float``, per-member values as a float64 array of shape ``(P,)``.
+    """
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    interval = f"{left}{low:g}, {high:g}{right}"
+    expected = f"a finite number in {interval}"
+    if population is not None:
+        expected += f" or an array of shape ({population},) of them"
+    if isinstance(value, bool):
+        raise fail(name, expected, value)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise fail(name, expected, value) from None
+    if arr.ndim == 1 and population is not None and arr.shape != (population,):
+        raise fail(name, expected, value)
+    if arr.ndim > 1 or (arr.ndim == 1 and population is None):
+        raise fail(name, expected, value)
+    below = (arr <= low) if low_open else (arr < low)
+    above = (arr >= high) if high_open else (arr > high)
+    if not np.all(np.isfinite(arr)) or np.any(below) or np.any(above):
+        raise fail(name, expected, value)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def check_X(X: Any, name: str = "X", n_features: int | None = None, dtype=None) -> np.ndarray:
+    """A finite 2-D float array ``(N, D)`` with at least one row."""
+    try:
+        arr = np.asarray(X, dtype=dtype if dtype is not None else np.float64)
+    except (TypeError, ValueError):
+        raise fail(name, "a 2-D array of numbers (N, D)", X) from None
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise fail(name, "a 2-D array of numbers (N, D) with N >= 1 and D >= 1", arr)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise fail(name, f"{n_features} features (columns)", arr)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(
+            f"{name}: expected finite values, got {bad} NaN or infinite value(s) "
+            f"in an array of shape {arr.shape}"
+        )
+    return arr
+
+
+def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> np.ndarray:
+    """Integer class indices ``0 .. n_classes-1``, one per row of ``X``."""
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise fail(name, f"a 1-D array of {n_samples} labels (one per row of X)", arr)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise fail(name, f"integer class indices 0..{n_classes - 1}", arr)
+    elif arr.dtype.kind not in "iub":
+        raise fail(name, f"integer class indices 0..{n_classes - 1}", arr)
+    arr = arr.astype(np.intp)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(
+            f"{name}: expected integer class indices 0..{n_classes - 1}, "
+            f"got values from {arr.min()} to {arr.max()}"
+        )
+    return arr
+
+
+def check_choice(name: str, value: Any, choices) -> str:
+    """One of a fixed set of names."""
+    if not isinstance(value, str) or value not in choices:
+        accepted = ", ".join(sorted(choices))
+        raise fail(name, f"one of: {accepted}", value)
+    return value

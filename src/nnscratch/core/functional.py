@@ -1,0 +1,150 @@
+"""Pure math: softmax, log-softmax, cross-entropy and activation functions.
+
+Small stateless functions on arrays of any leading shape; the last axis is the class (or
+unit) axis. Layers and losses call these and never re-derive them. Equation numbers refer
+to the tutorial nnscratch grows out of (see ``nnscratch.tutorial``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+# --- softmax family ----------------------------------------------------------------------
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, eq. (1): ``y_k = exp(z_k) / sum_i exp(z_i)``.
+
+    Subtracting the row maximum first, eq. (2), changes nothing mathematically and keeps
+    ``exp`` from overflowing.
+    """
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def logsumexp(z: np.ndarray) -> np.ndarray:
+    """``log(sum_k exp(z_k))`` over the last axis, stable for large ``z``; keeps the axis."""
+    m = z.max(axis=-1, keepdims=True)
+    return m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """``log softmax(z) = z - logsumexp(z)``, computed without ever taking ``log(softmax)``."""
+    return z - logsumexp(z)
+
+
+def cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-row softmax cross-entropy ``-log softmax(z)[y]``, eq. (9) with one-hot targets.
+
+    ``logits`` is ``(..., K)``; ``y`` holds integer class indices ``(...)``. Returns ``(...)``.
+    """
+    picked = np.take_along_axis(logits, y[..., None], axis=-1)[..., 0]
+    return logsumexp(logits)[..., 0] - picked
+
+
+def soft_cross_entropy(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-row cross-entropy with probability targets, eq. (9): ``-sum_k t_k log softmax(z)_k``."""
+    return -(target * log_softmax(logits)).sum(axis=-1)
+
+
+def one_hot(y: np.ndarray, n_classes: int, dtype=np.float64) -> np.ndarray:
+    """Integer labels ``(...)`` to one-hot rows ``(..., K)``, without a Python loop."""
+    return (np.asarray(y)[..., None] == np.arange(n_classes)).astype(dtype)
+
+
+# --- activations and their derivatives ---------------------------------------------------
+# Each derivative takes the pre-activation ``a`` and the output ``h = f(a)`` so that it can
+# use whichever is cheaper (sigmoid and tanh reuse ``h``).
+
+
+def identity(a):
+    return a.copy()
+
+
+def identity_grad(a, h):
+    return np.ones_like(a)
+
+
+def relu(a):
+    """Eq. (3): ``max(0, a)``; a new array, the argument is left alone."""
+    return np.maximum(a, 0)
+
+
+def relu_grad(a, h):
+    """Eq. (4)/(17): the gate ``I[a > 0]``."""
+    return (a > 0).astype(a.dtype)
+
+
+def leaky_relu(a, slope=0.01):
+    """``a`` where ``a > 0``, else ``slope * a`` (Maas et al., 2013)."""
+    return np.where(a > 0, a, slope * a)
+
+
+def leaky_relu_grad(a, h, slope=0.01):
+    return np.where(a > 0, 1.0, slope).astype(a.dtype)
+
+
+def elu(a, alpha=1.0):
+    """``a`` where ``a > 0``, else ``alpha (exp(a) - 1)`` (Clevert et al., 2016)."""
+    return np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
+
+
+def elu_grad(a, h, alpha=1.0):
+    return np.where(a > 0, 1.0, alpha * np.exp(np.minimum(a, 0))).astype(a.dtype)
+
+
+def tanh(a):
+    return np.tanh(a)
+
+
+def tanh_grad(a, h):
+    """``1 - tanh(a)^2``."""
+    return 1.0 - h * h
+
+
+def sigmoid(a):
+    """``1 / (1 + exp(-a))``, evaluated without overflow for large ``|a|``."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(a, h):
+    """``s (1 - s)``."""
+    return h * (1.0 - h)
+
+
+def softplus(a):
+    """``log(1 + exp(a))``, stable: ``max(a, 0) + log1p(exp(-|a|))``."""
+    return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+
+
+def softplus_grad(a, h):
+    """The logistic sigmoid."""
+    return sigmoid(a)
+
+
+_GELU_C = np.sqrt(2.0 / np.pi)
+
+
+def gelu(a):
+    """GELU, tanh approximation (Hendrycks & Gimpel, 2016), as PyTorch's ``approximate="tanh"``:
+    ``0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3)))``."""
+    return 0.5 * a * (1.0 + np.tanh(_GELU_C * (a + 0.044715 * a**3)))
+
+
+def gelu_grad(a, h):
+    t = np.tanh(_GELU_C * (a + 0.044715 * a**3))
+    dt = (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * a * a)
+    return 0.5 * (1.0 + t) + 0.5 * a * dt
+
+
+def silu(a):
+    """SiLU / swish: ``a sigmoid(a)`` (Elfwing et al., 2018)."""
+    return a * sigmoid(a)
+
+
+def silu_grad(a, h):
+    s = sigmoid(a)
+    return s * (1.0 + a * (1.0 - s))

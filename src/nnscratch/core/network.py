@@ -1,0 +1,270 @@
+"""The multilayer perceptron: a stack of Dense and activation layers over a population axis.
+
+``MLP([2, 64, 2])`` is one network; ``MLP([2, 64, 2], population=100)`` is 100 independent
+networks stored as stacked arrays and trained as one vectorised computation. The single
+network shows plain shapes (``W1: (2, 64)``); a population adds a leading ``P`` axis.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+
+from nnscratch._validation import check_int, check_range, check_X, fail
+from nnscratch.core.activations import Activation, get_activation
+from nnscratch.core.init import Initializer, get_initializer
+from nnscratch.core.layers import ActivationLayer, Dense, Layer
+from nnscratch.core.losses import Loss, get_loss
+from nnscratch.core.seeding import member_seeds, rng_for
+
+SeedLike = int | np.random.SeedSequence | Sequence | None
+
+
+class MLP:
+    """A multilayer perceptron, or a population of ``population`` independent ones.
+
+    Parameters
+    ----------
+    sizes : layer widths ``[D, H1, ..., K]``: inputs, hidden layers, outputs.
+    activation : hidden activation, a name (``"relu"``, ``"tanh"``, ...) or an ``Activation``.
+    init, bias_init : weight and bias initialisers, names or ``Initializer`` objects.
+    seed : an int, a ``SeedSequence``, or one seed per member. Member ``p`` of a population
+        seeded ``s`` draws from ``SeedSequence(s).spawn(P)[p]``, so a single network seeded
+        ``s`` equals member 0, and passing ``seed=[that_child]`` re-creates any member alone.
+    population : ``None`` for one network, or the number ``P`` of members.
+    width : active hidden units per member, ``(P,)`` (every hidden layer) or ``(P, L-1)``.
+        Units past a member's width are masked: they output zero and never change.
+    init_scale : multiplies every drawn weight; a scalar or one value per member ``(P,)``.
+    loss : the output loss, fused with its output layer (default softmax cross-entropy).
+    dtype : ``np.float64`` (default) or ``np.float32``, kept through training and prediction.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Activation = "relu",
+        init: str | Initializer = "he",
+        bias_init: str | Initializer = "zeros",
+        seed: SeedLike = None,
+        population: int | None = None,
+        width=None,
+        init_scale=1.0,
+        loss: str | Loss = "cross_entropy",
+        dtype=np.float64,
+    ) -> None:
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+            raise fail("sizes", "a list of at least two layer widths [D, ..., K]", sizes)
+        self.sizes = [check_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+        self.population = None if population is None else check_int("population", population)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise fail("dtype", "float32 or float64", dtype)
+        self.activation = get_activation(activation)
+        self.init = get_initializer(init)
+        self.bias_init = get_initializer(bias_init, name="bias_init")
+        self.loss_fn = get_loss(loss)
+        P = self.n_members
+        self.seeds = member_seeds(seed, P)
+        self.init_scale = check_range("init_scale", init_scale, low=0.0, population=P)
+        self.width = self._check_width(width)
+        self.layers = self._build()
+
+    # --- construction --------------------------------------------------------------------
+
+    @property
+    def n_members(self) -> int:
+        """``P``: 1 for a single network."""
+        return 1 if self.population is None else self.population
+
+    @property
+    def n_features(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.sizes[-1]
+
+    def _check_width(self, width) -> np.ndarray:
+        """Active units per member and hidden layer, ``(P, L-1)``."""
+        P, hidden = self.n_members, self.sizes[1:-1]
+        full = np.tile(np.asarray(hidden, dtype=np.intp), (P, 1))
+        if width is None:
+            return full
+        w = np.asarray(width)
+        if w.ndim == 0 or (w.ndim == 1 and self.population is None):
+            w = np.full(P, w) if w.ndim == 0 else w[None, :]
+        if w.ndim == 1:
+            w = np.repeat(w[:, None], len(hidden), axis=1)
+        expected = f"integers 1..hidden size, of shape ({P},) or ({P}, {len(hidden)})"
+        if w.shape != full.shape or w.dtype.kind not in "iu" or np.any(w < 1) or np.any(w > full):
+            raise fail("width", expected, width)
+        return w.astype(np.intp)
+
+    def _build(self) -> list[Layer]:
+        """Draw every member's parameters with its own generator and stack them."""
+        P, sizes, dt = self.n_members, self.sizes, self.dtype
+        n_layers = len(sizes) - 1
+        Ws = [np.zeros((P, sizes[k], sizes[k + 1]), dtype=dt) for k in range(n_layers)]
+        bs = [np.zeros((P, sizes[k + 1]), dtype=dt) for k in range(n_layers)]
+        scale = np.broadcast_to(self.init_scale, (P,))
+        for p in range(P):
+            rng = rng_for(self.seeds[p], "init")
+            active = [sizes[0], *self.width[p], sizes[-1]]
+            for k in range(n_layers):
+                d, h = active[k], active[k + 1]
+                # draw with the member's active shape so a padded member equals itself alone
+                Ws[k][p, :d, :h] = scale[p] * self.init(rng, (d, h), d, h)
+                bs[k][p, :h] = self.bias_init(rng, (h,), d, h)
+        layers: list[Layer] = []
+        for k in range(n_layers):
+            layers.append(Dense(Ws[k], bs[k]))
+            if k < n_layers - 1:
+                H = sizes[k + 1]
+                masked = np.any(self.width[:, k] < H)
+                mask = (np.arange(H) < self.width[:, k, None]).astype(dt) if masked else None
+                layers.append(ActivationLayer(self.activation, mask))
+        return layers
+
+    # --- parameters ----------------------------------------------------------------------
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    def _named(self, attr: str) -> dict[str, np.ndarray]:
+        """``{"W1": ..., "b1": ..., "WL": ..., "bL": ...}`` from every layer with parameters."""
+        out, k = {}, 0
+        for layer in self.layers:
+            if layer.params:
+                k += 1
+                for name, value in getattr(layer, attr).items():
+                    out[f"{name}{k}"] = value
+        return out
+
+    @property
+    def population_params(self) -> dict[str, np.ndarray]:
+        """All parameters with the population axis, ``(P, ...)``; the arrays training updates."""
+        return self._named("params")
+
+    def population_grads(self) -> dict[str, np.ndarray]:
+        """The gradients of the last ``backward``, ``(P, ...)``."""
+        return self._named("grads")
+
+    def _unstack(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Plain shapes for a single network (views, so writes reach the network)."""
+        if self.population is None:
+            return {k: v[0] for k, v in arrays.items()}
+        return arrays
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """``W_k (in, out)``, ``b_k (out,)``; a population adds a leading ``P`` axis. Views."""
+        return self._unstack(self.population_params)
+
+    # --- forward and backward ------------------------------------------------------------
+
+    def train_mode(self, training: bool) -> None:
+        for layer in self.layers:
+            layer.training = training
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Logits ``(P, N, K)`` for ``x`` of shape ``(N, D)`` (shared) or ``(P, N, D)``."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dz: np.ndarray) -> None:
+        """Back-propagate ``dL/dz`` ``(P, N, K)``, leaving each layer's ``grads`` filled."""
+        for layer in reversed(self.layers):
+            dz = layer.backward(dz)
+
+    def _check_X(self, X) -> np.ndarray:
+        return check_X(X, n_features=self.n_features, dtype=self.dtype)
+
+    def _check_y(self, y, n_samples: int) -> np.ndarray:
+        return self.loss_fn.check_targets(y, n_samples, self.n_outputs)
+
+    def _squeeze(self, value: np.ndarray):
+        """Drop the population axis of a single network (a scalar comes back as a float)."""
+        if self.population is not None:
+            return value
+        return float(value[0]) if value.ndim == 1 else value[0]
+
+    # --- the public API ------------------------------------------------------------------
+
+    def loss(self, X, y):
+        """The loss on ``(X, y)`` (mean cross-entropy by default); float, population ``(P,)``."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        self.train_mode(False)
+        return self._squeeze(self.loss_fn.forward(self.forward(X), y))
+
+    def gradients(self, X, y) -> dict[str, np.ndarray]:
+        """The gradient of ``loss(X, y)`` with the keys and shapes of ``params``."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        self.train_mode(False)
+        self.loss_fn.forward(self.forward(X), y)
+        self.backward(self.loss_fn.backward())
+        return self._unstack(self.population_grads())
+
+    def decision_function(self, X) -> np.ndarray:
+        """Raw outputs (logits) ``(N, K)``; population ``(P, N, K)``."""
+        self.train_mode(False)
+        return self._squeeze(self.forward(self._check_X(X)))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(N, K)``; population ``(P, N, K)``."""
+        self.train_mode(False)
+        return self._squeeze(self.loss_fn.output(self.forward(self._check_X(X))))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted classes ``(N,)``; population ``(P, N)``."""
+        self.train_mode(False)
+        return self._squeeze(self.loss_fn.predict(self.forward(self._check_X(X))))
+
+    def score(self, X, y):
+        """Accuracy on ``(X, y)``: float, population ``(P,)``."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        self.train_mode(False)
+        pred = self.loss_fn.predict(self.forward(X))  # (P,N)
+        return self._squeeze((pred == y).mean(axis=-1))
+
+    def fit(self, X, y, **kwargs):
+        """Train in place and return a :class:`~nnscratch.core.train.History`.
+
+        See :func:`nnscratch.core.train.train` for the arguments (epochs, batch_size,
+        optimizer, seed, validation data, callbacks, ...).
+        """
+        from nnscratch.core.train import train
+
+        return train(self, X, y, **kwargs)
+
+    def select(self, members) -> MLP:
+        """A new population of the given members (an index sequence), parameters copied."""
+        idx = np.asarray(members, dtype=np.intp).reshape(-1)
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= self.n_members:
+            raise fail("members", f"member indices 0..{self.n_members - 1}", members)
+        new = copy.copy(self)
+        new.loss_fn = copy.copy(self.loss_fn)  # its forward cache is per network
+        new.population = int(idx.size)
+        new.seeds = [self.seeds[p] for p in idx]
+        new.init_scale = np.broadcast_to(self.init_scale, (self.n_members,))[idx].copy()
+        new.width = self.width[idx]
+        new.layers = [layer.select(idx) for layer in self.layers]
+        return new
+
+    def member(self, p: int) -> MLP:
+        """A copy of member ``p`` as a single network (parameters copied, not shared)."""
+        single = self.select([check_int("p", p, minimum=0)])
+        single.population = None
+        single.init_scale = float(single.init_scale[0])
+        return single
+
+    def __repr__(self) -> str:
+        pop = "" if self.population is None else f", population={self.population}"
+        return f"MLP({self.sizes}, activation={self.activation.name!r}{pop})"
+
