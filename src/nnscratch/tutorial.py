@@ -1,0 +1,313 @@
+"""The tutorial's own names, as a thin layer on the nnscratch core.
+
+A two-layer network (affine, ReLU, affine, softmax) trained by minibatch SGD on two moons,
+with the tutorial's choices kept because its reported numbers depend on them: ``randn``
+initialisation (std 1, biases too), gradients SUMMED over the minibatch, ``alpha = 1e-4``.
+Model, eq. (6)::
+
+    A1 = X W1 + b1;  Z1 = max(0, A1);  A2 = Z1 W2 + b2;  Z2 = softmax(A2)
+
+What differs from the tutorial's text, on purpose:
+
+* ``backward`` returns the true gradient (``dL/dA2 = Z2 - Y``, eq. 14), not its negative,
+  and ``sgd`` descends along it: ``theta := theta - alpha * grad`` (eq. 7).
+* The ReLU gate of eq. (17) is ``A1 > 0``.
+* ``relu`` returns a new array; ``one_hot_encode`` handles any number of classes.
+* ``test`` trains all its experiments as ONE population and ``test_class`` all widths and
+  trials as one population (widths padded and masked), instead of one after the other.
+* No global random state: every function that draws takes ``seed`` (int, ``SeedSequence``
+  or ``None`` for fresh entropy).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from nnscratch._validation import check_int, check_labels, check_X, fail
+from nnscratch.core import functional as F
+from nnscratch.core.init import Normal
+from nnscratch.core.losses import SoftmaxCrossEntropy
+from nnscratch.core.network import MLP
+from nnscratch.core.optim import SGD
+from nnscratch.core.seeding import child, member_seeds
+from nnscratch.data import load_moons as _load_moons
+
+__all__ = [
+    "NeuralNet",
+    "backward",
+    "fit",
+    "forward",
+    "init_network",
+    "load_moons",
+    "one_hot_encode",
+    "relu",
+    "sgd",
+    "softmax",
+    "test",
+    "test_class",
+]
+
+ALPHA = 1e-4  # the tutorial's learning rate
+KEYS = ("W1", "b1", "W2", "b2")
+
+
+def load_moons():
+    """The tutorial's data: ``(X_train, X_test, y_train, y_test)``, 3750 / 1250 rows (step 1)."""
+    return _load_moons()
+
+
+def one_hot_encode(labels, n_class: int | None = None) -> np.ndarray:
+    """Integer labels ``(N,)`` to one-hot rows ``(N, K)`` (step 2); ``K`` defaults to max + 1."""
+    labels = np.asarray(labels)
+    if n_class is None:
+        n_class = max(2, int(labels.max()) + 1) if labels.ndim == 1 and labels.size else 2
+    n_class = check_int("n_class", n_class, minimum=1)
+    labels = check_labels(labels, labels.shape[0] if labels.ndim == 1 else -1, n_class, "labels")
+    return F.one_hot(labels, n_class)
+
+
+def softmax(x) -> np.ndarray:
+    """Row-wise softmax, eq. (1), with the row maximum subtracted, eq. (2) (step 3)."""
+    return F.softmax(np.asarray(x, dtype=np.float64))
+
+
+def relu(x) -> np.ndarray:
+    """``max(0, x)``, eq. (3) (step 4); a new array, ``x`` is left alone."""
+    return F.relu(np.asarray(x))
+
+
+def _tutorial_mlp(n_features, n_hidden, n_class, seed=None, population=None, width=None) -> MLP:
+    """The tutorial's network on the core: randn weights and biases, summed cross-entropy."""
+    return MLP(
+        [n_features, n_hidden, n_class],
+        activation="relu",
+        init=Normal(1.0),
+        bias_init=Normal(1.0),
+        loss=SoftmaxCrossEntropy(reduction="sum"),
+        seed=seed,
+        population=population,
+        width=width,
+    )
+
+
+def init_network(n_features: int = 2, n_class: int = 2, n_hidden: int = 64, *, seed=None) -> dict:
+    """``{'W1': (D, H), 'b1': (H,), 'W2': (H, K), 'b2': (K,)}``, every entry ``randn`` (step 5)."""
+    net = _tutorial_mlp(
+        check_int("n_features", n_features),
+        check_int("n_hidden", n_hidden),
+        check_int("n_class", n_class, minimum=2),
+        seed=seed,
+    )
+    return {k: v.copy() for k, v in net.params.items()}
+
+
+def _as_net(model: dict) -> MLP:
+    """An ``MLP`` whose parameters ARE the dict's arrays, so training updates the dict."""
+    if not isinstance(model, dict) or set(model) != set(KEYS):
+        raise fail("model", f"a dict with keys {list(KEYS)}", model)
+    for k in KEYS:
+        model[k] = np.ascontiguousarray(model[k], dtype=np.float64)
+    W1, W2 = model["W1"], model["W2"]
+    if W1.ndim != 2 or W2.ndim != 2 or W1.shape[1] != W2.shape[0]:
+        raise fail("model", "W1 (D, H) and W2 (H, K)", {k: model[k].shape for k in KEYS})
+    if model["b1"].shape != (W1.shape[1],) or model["b2"].shape != (W2.shape[1],):
+        raise fail("model", "b1 (H,) and b2 (K,)", {k: model[k].shape for k in KEYS})
+    net = _tutorial_mlp(W1.shape[0], W1.shape[1], W2.shape[1], seed=0)
+    for layer, (w, b) in zip(net.dense_layers, [("W1", "b1"), ("W2", "b2")]):
+        layer.params = {"W": model[w][None], "b": model[b][None]}  # (1, ...) views
+    return net
+
+
+def _labels(label, n_samples: int, n_class: int) -> np.ndarray:
+    """Integer labels from integer labels or one-hot rows (the tutorial passes either)."""
+    label = np.asarray(label)
+    if label.ndim == 2:
+        if label.shape != (n_samples, n_class) or not np.all((label == 0) | (label == 1)) \
+                or not np.all(label.sum(axis=1) == 1):
+            raise fail("label", f"integer labels (N,) or one-hot rows ({n_samples}, {n_class})",
+                       label)
+        label = label.argmax(axis=1)
+    return check_labels(label, n_samples, n_class, name="label")
+
+
+def forward(model: dict, input_data) -> tuple[np.ndarray, np.ndarray]:
+    """``(Z1, Z2)``: hidden activations ``(N, H)`` and softmax probabilities ``(N, K)`` (step 6)."""
+    net = _as_net(model)
+    X = check_X(input_data, name="input_data", n_features=net.n_features)
+    logits = net.forward(X)  # (1,N,K)
+    z1 = net.layers[1].h  # the ReLU layer's output, (1,N,H)
+    return z1[0], F.softmax(logits[0])
+
+
+def backward(model: dict, data, label) -> dict:
+    """Gradients of the SUMMED cross-entropy, eq. (9), with the model's keys (step 8).
+
+    Eq. (14): ``dL/dA2 = Z2 - Y``; eq. (15)/(16): ``dW2 = Z1^T (Z2 - Y)``, ``db2`` its column
+    sums; eq. (17): ``dW1 = X^T [((Z2 - Y) W2^T) * I(A1 > 0)]``. These are true gradients
+    (the tutorial's text returns ``Y - Z2``, their negative).
+    """
+    net = _as_net(model)
+    X = check_X(data, name="data", n_features=net.n_features)
+    y = _labels(label, X.shape[0], net.n_outputs)
+    grads = net.gradients(X, y)
+    return {k: grads[k].copy() for k in KEYS}
+
+
+def sgd(model: dict, data, label, alpha: float = ALPHA) -> dict:
+    """One descent step in place, eq. (7): ``theta := theta - alpha * grad`` (step 7).
+
+    Subtracts ``alpha`` times the true gradient from :func:`backward` (the tutorial's text
+    adds ``alpha * (Y - Z2) ...``, which is the same step written with the negated gradient).
+    Returns the model.
+    """
+    optimizer = SGD(lr=alpha)
+    grads = backward(model, data, label)
+    optimizer.step(model, grads)
+    return model
+
+
+def fit(model: dict, input_data, label, batch_size: int, iter_num: int, *, seed=None) -> dict:
+    """``iter_num`` epochs of minibatch SGD on the model, in place (step 7).
+
+    Each epoch shuffles with a fresh permutation and walks it in contiguous slices of
+    ``batch_size``, the short last one included, one :func:`sgd` step each.
+    """
+    net = _as_net(model)
+    X = check_X(input_data, name="input_data", n_features=net.n_features)
+    y = _labels(label, X.shape[0], net.n_outputs)
+    seed = np.random.SeedSequence() if seed is None else seed  # None: fresh shuffles
+    net.fit(X, y, epochs=iter_num, batch_size=batch_size, optimizer=SGD(lr=ALPHA), seed=seed)
+    return model
+
+
+def _n_class(*labels) -> int:
+    return max(2, max(int(np.max(lab)) + 1 for lab in labels))
+
+
+def _train_population(train_data, train_label, test_data, test_label, batch_size, iter_num,
+                      n_hidden, population, width=None, seed=None) -> np.ndarray:
+    """Train a population of tutorial networks; test accuracy per member ``(P,)``."""
+    X = check_X(train_data, name="train_data")
+    X_test = check_X(test_data, name="test_data", n_features=X.shape[1])
+    K = _n_class(np.asarray(train_label), np.asarray(test_label))
+    y = check_labels(train_label, X.shape[0], K, name="train_label")
+    y_test = check_labels(test_label, X_test.shape[0], K, name="test_label")
+    batch_size = check_int("batch_size", batch_size)
+    iter_num = check_int("iter_num", iter_num)
+    net = _tutorial_mlp(X.shape[1], n_hidden, K, seed=seed, population=population, width=width)
+    net.fit(X, y, epochs=iter_num, batch_size=batch_size, optimizer=SGD(lr=ALPHA))
+    return net.score(X_test, y_test)
+
+
+def test(train_data, train_label, test_data, test_label, batch_size: int, iter_num: int,
+         n_experiment: int, *, seed=None, verbose: bool = True) -> np.ndarray:
+    """``n_experiment`` fresh 64-unit networks, trained as ONE population (step 9).
+
+    Prints ``Mean Accuracy: ..., Standard Deviation: ...`` as the tutorial does and returns
+    the test accuracies, ``(n_experiment,)``.
+    """
+    n_experiment = check_int("n_experiment", n_experiment)
+    acc = _train_population(train_data, train_label, test_data, test_label, batch_size,
+                            iter_num, n_hidden=64, population=n_experiment, seed=seed)
+    if verbose:
+        print(f"Mean Accuracy: {acc.mean():.5g}, Standard Deviation: {acc.std():.5g}")
+    return acc
+
+
+test.__test__ = False  # a tutorial function, not a pytest test
+
+
+class NeuralNet:
+    """The tutorial's class API (step 10): one network whose ``params`` is the tutorial's dict."""
+
+    def __init__(self, n_hidden: int, n_features: int = 2, n_class: int = 2, *, seed=None):
+        self.n_hidden, self.n_features, self.n_class = n_hidden, n_features, n_class
+        self.params = init_network(n_features, n_class, n_hidden, seed=seed)
+        # each fit call shuffles from its own child of the seed, so calls never repeat
+        self._fit_seeds = member_seeds(seed, 1)[0]
+        self._n_fits = 0
+
+    def forward(self, input_data):
+        return forward(self.params, input_data)
+
+    def backward(self, data, label):
+        return backward(self.params, data, label)
+
+    def sgd(self, data, label, alpha: float = ALPHA):
+        return sgd(self.params, data, label, alpha)
+
+    def fit(self, input_data, label, batch_size: int, iter_num: int):
+        self._n_fits += 1
+        seed = child(self._fit_seeds, self._n_fits)
+        return fit(self.params, input_data, label, batch_size, iter_num, seed=[seed])
+
+    def predict(self, input_data) -> np.ndarray:
+        return self.forward(input_data)[1].argmax(axis=1)
+
+    def test(self, train_data, train_label, test_data, test_label, batch_size: int,
+             iter_num: int) -> float:
+        """Train on the training set, return the test accuracy."""
+        self.fit(train_data, train_label, batch_size, iter_num)
+        X_test = check_X(test_data, name="test_data", n_features=self.n_features)
+        y_test = check_labels(test_label, X_test.shape[0], self.n_class, name="test_label")
+        return float(np.mean(self.predict(X_test) == y_test))
+
+    def __repr__(self) -> str:
+        return f"NeuralNet(n_hidden={self.n_hidden}, n_features={self.n_features}, " \
+               f"n_class={self.n_class})"
+
+
+def test_class(min_neuron: int, max_neuron: int, n_trial: int, *, data=None, plot=True,
+               seed=None, batch_size: int = 10, iter_num: int = 100):
+    """Mean test accuracy for every width in ``range(min_neuron, max_neuron)`` (step 11).
+
+    All ``len(widths) * n_trial`` networks train as ONE population, each padded to the widest
+    and masked to its own width, with batch 10 for 100 epochs as in the tutorial.
+    Returns ``(widths, mean_accuracy)``. ``plot``: ``True`` draws accuracy against the
+    number of neurons on a new pyplot figure (shown by notebooks; no ``plt.show()`` here),
+    a path saves that plot as an image, an ``Axes`` draws into it, ``False`` draws nothing.
+    """
+    min_neuron = check_int("min_neuron", min_neuron)
+    max_neuron = check_int("max_neuron", max_neuron, minimum=min_neuron + 1)
+    n_trial = check_int("n_trial", n_trial)
+    X_train, X_test, y_train, y_test = load_moons() if data is None else data
+    widths = np.arange(min_neuron, max_neuron)
+    member_width = np.repeat(widths, n_trial)  # (P,): width w for n_trial members in a row
+    acc = _train_population(X_train, y_train, X_test, y_test, batch_size, iter_num,
+                            n_hidden=int(widths.max()), population=member_width.size,
+                            width=member_width, seed=seed)
+    mean_accuracy = acc.reshape(widths.size, n_trial).mean(axis=1)
+    if plot is not False and plot is not None:
+        _plot_widths(widths, mean_accuracy, plot)
+    return widths, mean_accuracy
+
+
+test_class.__test__ = False
+
+
+def _plot_widths(widths, mean_accuracy, target) -> None:
+    """Accuracy against the number of neurons, as the tutorial plotted it."""
+    if isinstance(target, (str, os.PathLike)):
+        from matplotlib.figure import Figure
+
+        from nnscratch.plots import save_figure
+
+        fig = Figure(figsize=(6, 4))
+        ax = fig.add_subplot()
+    elif target is True:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+    elif hasattr(target, "plot"):
+        fig, ax = target.figure, target
+    else:
+        raise fail("plot", "True, False, a file path or a matplotlib Axes", target)
+    ax.plot(widths, mean_accuracy, marker="o")
+    ax.set_xlabel("number of neurons")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Mean test accuracy against hidden width")
+    ax.grid(alpha=0.3)
+    if isinstance(target, (str, os.PathLike)):
+        save_figure(fig, target)
