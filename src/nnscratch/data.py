@@ -70,7 +70,10 @@ def load_blobs(
 
 
 def load_spiral(
-    n_samples: int = 1500, n_classes: int = 3, noise: float = 0.2, random_state: int = 42,
+    n_samples: int = 1500,
+    n_classes: int = 3,
+    noise: float = 0.2,
+    random_state: int = 42,
     test_size: float = 0.25,
 ) -> Split:
     """Interleaved spiral arms, one per class (the classic CS231n toy problem)."""

@@ -115,7 +115,7 @@ def _as_net(model: dict) -> MLP:
     if model["b1"].shape != (W1.shape[1],) or model["b2"].shape != (W2.shape[1],):
         raise fail("model", "b1 (H,) and b2 (K,)", {k: model[k].shape for k in KEYS})
     net = _tutorial_mlp(W1.shape[0], W1.shape[1], W2.shape[1], seed=0)
-    for layer, (w, b) in zip(net.dense_layers, [("W1", "b1"), ("W2", "b2")]):
+    for layer, (w, b) in zip(net.dense_layers, [("W1", "b1"), ("W2", "b2")], strict=True):
         layer.params = {"W": model[w][None], "b": model[b][None]}  # (1, ...) views
     return net
 
@@ -124,10 +124,14 @@ def _labels(label, n_samples: int, n_class: int) -> np.ndarray:
     """Integer labels from integer labels or one-hot rows (the tutorial passes either)."""
     label = np.asarray(label)
     if label.ndim == 2:
-        if label.shape != (n_samples, n_class) or not np.all((label == 0) | (label == 1)) \
-                or not np.all(label.sum(axis=1) == 1):
-            raise fail("label", f"integer labels (N,) or one-hot rows ({n_samples}, {n_class})",
-                       label)
+        if (
+            label.shape != (n_samples, n_class)
+            or not np.all((label == 0) | (label == 1))
+            or not np.all(label.sum(axis=1) == 1)
+        ):
+            raise fail(
+                "label", f"integer labels (N,) or one-hot rows ({n_samples}, {n_class})", label
+            )
         label = label.argmax(axis=1)
     return check_labels(label, n_samples, n_class, name="label")
 
@@ -186,8 +190,18 @@ def _n_class(*labels) -> int:
     return max(2, max(int(np.max(lab)) + 1 for lab in labels))
 
 
-def _train_population(train_data, train_label, test_data, test_label, batch_size, iter_num,
-                      n_hidden, population, width=None, seed=None) -> np.ndarray:
+def _train_population(
+    train_data,
+    train_label,
+    test_data,
+    test_label,
+    batch_size,
+    iter_num,
+    n_hidden,
+    population,
+    width=None,
+    seed=None,
+) -> np.ndarray:
     """Train a population of tutorial networks; test accuracy per member ``(P,)``."""
     X = check_X(train_data, name="train_data")
     X_test = check_X(test_data, name="test_data", n_features=X.shape[1])
@@ -201,16 +215,35 @@ def _train_population(train_data, train_label, test_data, test_label, batch_size
     return net.score(X_test, y_test)
 
 
-def test(train_data, train_label, test_data, test_label, batch_size: int, iter_num: int,
-         n_experiment: int, *, seed=None, verbose: bool = True) -> np.ndarray:
+def test(
+    train_data,
+    train_label,
+    test_data,
+    test_label,
+    batch_size: int,
+    iter_num: int,
+    n_experiment: int,
+    *,
+    seed=None,
+    verbose: bool = True,
+) -> np.ndarray:
     """``n_experiment`` fresh 64-unit networks, trained as ONE population (step 9).
 
     Prints ``Mean Accuracy: ..., Standard Deviation: ...`` as the tutorial does and returns
     the test accuracies, ``(n_experiment,)``.
     """
     n_experiment = check_int("n_experiment", n_experiment)
-    acc = _train_population(train_data, train_label, test_data, test_label, batch_size,
-                            iter_num, n_hidden=64, population=n_experiment, seed=seed)
+    acc = _train_population(
+        train_data,
+        train_label,
+        test_data,
+        test_label,
+        batch_size,
+        iter_num,
+        n_hidden=64,
+        population=n_experiment,
+        seed=seed,
+    )
     if verbose:
         print(f"Mean Accuracy: {acc.mean():.5g}, Standard Deviation: {acc.std():.5g}")
     return acc
@@ -246,8 +279,9 @@ class NeuralNet:
     def predict(self, input_data) -> np.ndarray:
         return self.forward(input_data)[1].argmax(axis=1)
 
-    def test(self, train_data, train_label, test_data, test_label, batch_size: int,
-             iter_num: int) -> float:
+    def test(
+        self, train_data, train_label, test_data, test_label, batch_size: int, iter_num: int
+    ) -> float:
         """Train on the training set, return the test accuracy."""
         self.fit(train_data, train_label, batch_size, iter_num)
         X_test = check_X(test_data, name="test_data", n_features=self.n_features)
@@ -255,12 +289,23 @@ class NeuralNet:
         return float(np.mean(self.predict(X_test) == y_test))
 
     def __repr__(self) -> str:
-        return f"NeuralNet(n_hidden={self.n_hidden}, n_features={self.n_features}, " \
-               f"n_class={self.n_class})"
+        return (
+            f"NeuralNet(n_hidden={self.n_hidden}, n_features={self.n_features}, "
+            f"n_class={self.n_class})"
+        )
 
 
-def test_class(min_neuron: int, max_neuron: int, n_trial: int, *, data=None, plot=True,
-               seed=None, batch_size: int = 10, iter_num: int = 100):
+def test_class(
+    min_neuron: int,
+    max_neuron: int,
+    n_trial: int,
+    *,
+    data=None,
+    plot=True,
+    seed=None,
+    batch_size: int = 10,
+    iter_num: int = 100,
+):
     """Mean test accuracy for every width in ``range(min_neuron, max_neuron)`` (step 11).
 
     All ``len(widths) * n_trial`` networks train as ONE population, each padded to the widest
@@ -275,9 +320,18 @@ def test_class(min_neuron: int, max_neuron: int, n_trial: int, *, data=None, plo
     X_train, X_test, y_train, y_test = load_moons() if data is None else data
     widths = np.arange(min_neuron, max_neuron)
     member_width = np.repeat(widths, n_trial)  # (P,): width w for n_trial members in a row
-    acc = _train_population(X_train, y_train, X_test, y_test, batch_size, iter_num,
-                            n_hidden=int(widths.max()), population=member_width.size,
-                            width=member_width, seed=seed)
+    acc = _train_population(
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        batch_size,
+        iter_num,
+        n_hidden=int(widths.max()),
+        population=member_width.size,
+        width=member_width,
+        seed=seed,
+    )
     mean_accuracy = acc.reshape(widths.size, n_trial).mean(axis=1)
     if plot is not False and plot is not None:
         _plot_widths(widths, mean_accuracy, plot)
