@@ -1,0 +1,65 @@
+"""Experiments: repeated trials, hyperparameter sweeps, their records and statistics.
+
+``repeat(config, trials=N)`` trains N independent trials of one configuration as ONE
+population; ``sweep(grid, trials=N)`` trains every grid point N times, one population per
+group of compatible configurations. Both return one :class:`TrialRecord` per trial;
+:func:`summarize` gives mean, sample standard deviation and a Student-t confidence interval
+per configuration.
+"""
+
+from nnscratch.experiments.config import (
+    VECTORISED,
+    Config,
+    as_config,
+    expand_grid,
+    group_configs,
+    group_key,
+)
+from nnscratch.experiments.records import (
+    METRICS,
+    TrialRecord,
+    format_summary,
+    load_records,
+    records_from_csv,
+    records_from_json,
+    records_to_csv,
+    records_to_json,
+    save_records,
+    summarize,
+)
+from nnscratch.experiments.runner import (
+    load_data,
+    repeat,
+    run_trial,
+    sweep,
+    train_population,
+)
+from nnscratch.experiments.stats import betainc, describe, t_cdf, t_quantile
+
+__all__ = [
+    "METRICS",
+    "VECTORISED",
+    "Config",
+    "TrialRecord",
+    "as_config",
+    "betainc",
+    "describe",
+    "expand_grid",
+    "format_summary",
+    "group_configs",
+    "group_key",
+    "load_data",
+    "load_records",
+    "records_from_csv",
+    "records_from_json",
+    "records_to_csv",
+    "records_to_json",
+    "repeat",
+    "run_trial",
+    "save_records",
+    "summarize",
+    "sweep",
+    "t_cdf",
+    "t_quantile",
+    "train_population",
+]

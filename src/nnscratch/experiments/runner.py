@@ -1,0 +1,268 @@
+"""Repeat and sweep: many independent trials trained as few populations.
+
+``repeat(config, trials=N)`` trains N trials of one configuration as ONE population;
+``sweep(grid, trials=N)`` trains every grid point N times, one population per group of
+configurations that can share one (see :func:`~nnscratch.experiments.config.group_configs`).
+The grouping is invisible: records come back in grid order, trials in order within each
+configuration.
+
+Seeds: trial ``t`` of configuration ``c`` (grid order) is the
+``i = c * trials + t``-th child of the root, ``SeedSequence(seed).spawn(C * trials)[i]``. That
+child seeds the trial's initialisation and its shuffles, so a trial re-run alone
+(:func:`run_trial` with ``record.seed_sequence()``) gives the same numbers, to float
+tolerance, as it did inside its population.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from nnscratch._validation import check_int, check_labels, check_X, fail
+from nnscratch.core.network import MLP
+from nnscratch.core.seeding import child
+from nnscratch.core.train import Callback
+from nnscratch.experiments.config import (
+    Config,
+    as_config,
+    expand_grid,
+    group_configs,
+    make_loss,
+    make_optimizer,
+)
+from nnscratch.experiments.records import TrialRecord
+
+Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+_EVAL_ROWS = 2048  # rows per evaluation chunk: bounds the (P, rows, H) activations
+
+
+def load_data(data: str | Sequence | None) -> Data:
+    """``(X_train, X_test, y_train, y_test)`` from a data set name, a 4-tuple, or ``None``."""
+    from nnscratch.data import load_dataset, load_moons
+
+    if data is None:
+        return load_moons()
+    if isinstance(data, str):
+        return load_dataset(data)
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise fail("data", "a data set name or (X_train, X_test, y_train, y_test)", data)
+    X_train = check_X(data[0], name="X_train")
+    X_test = check_X(data[1], name="X_test", n_features=X_train.shape[1])
+    y_all = np.concatenate([np.asarray(data[2]).ravel(), np.asarray(data[3]).ravel()])
+    K = max(2, int(np.max(y_all)) + 1) if y_all.size else 2
+    y_train = check_labels(data[2], X_train.shape[0], K, name="y_train")
+    y_test = check_labels(data[3], X_test.shape[0], K, name="y_test")
+    return X_train, X_test, y_train, y_test
+
+
+def root_seed(seed) -> np.random.SeedSequence:
+    """A ``SeedSequence`` from an int, a ``SeedSequence`` or ``None`` (fresh entropy, recorded)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if seed is None or (
+        isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0
+    ):
+        return np.random.SeedSequence(None if seed is None else int(seed))
+    raise fail("seed", "a non-negative integer, a SeedSequence or None", seed)
+
+
+class _EpochTicker(Callback):
+    """Advances a progress bar by one per epoch."""
+
+    def __init__(self, bar) -> None:
+        self.bar = bar
+
+    def on_epoch_end(self, run, epoch, logs) -> None:
+        self.bar.update(1)
+
+
+def _progress(total: int, quiet: bool, desc: str):
+    """A tqdm bar on stderr, silent when ``quiet`` or when stderr is not a terminal."""
+    from tqdm.auto import tqdm
+
+    disable = quiet or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+    return tqdm(total=total, desc=desc, unit="epoch", file=sys.stderr, disable=disable, leave=False)
+
+
+def _evaluate(net: MLP, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean per-example loss and accuracy per member ``(P,)``, in row chunks."""
+    P, N = net.n_members, X.shape[0]
+    loss_sum, correct = np.zeros(P), np.zeros(P)
+    net.train_mode(False)
+    for start in range(0, N, _EVAL_ROWS):
+        xb, yb = X[start : start + _EVAL_ROWS], y[start : start + _EVAL_ROWS]
+        z = net.forward(xb)  # (P,n,K)
+        loss = net.loss_fn.forward(z, yb)  # (P,)
+        loss_sum += loss * (xb.shape[0] if net.loss_fn.reduction == "mean" else 1)
+        correct += (net.loss_fn.predict(z) == yb).sum(axis=-1)
+    return loss_sum / N, correct / N
+
+
+def train_population(
+    configs: Sequence[Config],
+    seeds: Sequence[np.random.SeedSequence],
+    data: Data,
+    callbacks: Sequence[Callback] = (),
+) -> tuple[MLP, Any, dict[str, np.ndarray]]:
+    """Train configurations that share a group as ONE population, member ``p`` = ``configs[p]``.
+
+    Widths are padded to the widest per layer and masked; learning rates and init scales
+    become per-member ``(P,)`` values. Returns the trained network, its History and the
+    final metrics per member (``train_loss``, ``train_accuracy``, ``test_loss``,
+    ``test_accuracy``, ``diverged``, each ``(P,)``).
+    """
+    if len(group_configs(configs)) != 1:
+        raise fail("configs", "configurations of one group (see group_configs)", configs)
+    X_train, X_test, y_train, y_test = data
+    first, P = configs[0], len(configs)
+    depth = len(first.hidden)
+    hidden = np.array([c.hidden for c in configs], dtype=np.intp).reshape(P, depth)  # (P,L-1)
+    widest = hidden.max(axis=0) if depth else np.zeros(0, dtype=np.intp)
+    K = max(2, int(max(y_train.max(), y_test.max())) + 1)
+    lr = np.array([c.lr for c in configs])  # (P,)
+    scale = np.array([c.init_scale for c in configs])  # (P,)
+    net = MLP(
+        [X_train.shape[1], *widest.tolist(), K],
+        activation=first.activation,
+        init=first.init,
+        bias_init=first.bias_init,
+        seed=list(seeds),
+        population=P,
+        width=hidden if depth and np.any(hidden != widest) else None,
+        init_scale=scale if np.any(scale != scale[0]) else float(scale[0]),
+        loss=make_loss(first.loss, first.reduction),
+        dtype=np.dtype(first.dtype),
+    )
+    optimizer = make_optimizer(first.optimizer, lr if np.any(lr != lr[0]) else float(lr[0]))
+    # divergence is an outcome to record, not an error: silence overflow while it happens
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        history = net.fit(
+            X_train,
+            y_train,
+            epochs=first.epochs,
+            batch_size=first.batch_size,
+            optimizer=optimizer,
+            callbacks=list(callbacks),
+        )
+        train_loss, train_acc = _evaluate(net, X_train.astype(net.dtype, copy=False), y_train)
+        test_loss, test_acc = _evaluate(net, X_test.astype(net.dtype, copy=False), y_test)
+    diverged = ~np.all(np.isfinite(history["loss"]), axis=0) | ~np.isfinite(train_loss)  # (P,)
+    metrics = {
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "diverged": diverged,
+    }
+    return net, history, metrics
+
+
+def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str):
+    trials = check_int("trials", trials)
+    data = load_data(data)
+    root = root_seed(seed)
+    n = len(configs) * trials
+    seeds = [child(root, i) for i in range(n)]  # trial t of config c: child c * trials + t
+    groups = group_configs(configs)
+    records: list[TrialRecord | None] = [None] * n
+    bar = _progress(sum(configs[g[0]].epochs for g in groups), quiet, desc)
+    try:
+        for group in groups:
+            members = [(c, t) for c in group for t in range(trials)]  # (config, trial) per member
+            index = [c * trials + t for c, t in members]
+            start = time.perf_counter()
+            net, history, m = train_population(
+                [configs[c] for c, _ in members],
+                [seeds[i] for i in index],
+                data,
+                callbacks=[_EpochTicker(bar)],
+            )
+            seconds = (time.perf_counter() - start) / len(members)  # group time, split evenly
+            for p, ((c, t), i) in enumerate(zip(members, index, strict=True)):
+                records[i] = TrialRecord(
+                    config=configs[c],
+                    config_index=c,
+                    trial=t,
+                    seed_entropy=int(root.entropy),
+                    seed_spawn_key=tuple(seeds[i].spawn_key),
+                    train_accuracy=float(m["train_accuracy"][p]),
+                    test_accuracy=float(m["test_accuracy"][p]),
+                    train_loss=float(m["train_loss"][p]),
+                    test_loss=float(m["test_loss"][p]),
+                    epochs_run=history.epochs,
+                    seconds=seconds,
+                    diverged=bool(m["diverged"][p]),
+                )
+    finally:
+        bar.close()
+    return records
+
+
+def repeat(
+    config: Config | Mapping[str, Any] | None = None,
+    trials: int = 10,
+    data: str | Sequence | None = None,
+    seed=None,
+    quiet: bool = False,
+) -> list[TrialRecord]:
+    """``trials`` independent trials of one configuration, trained as ONE population.
+
+    ``data`` is a built-in data set name, ``(X_train, X_test, y_train, y_test)``, or
+    ``None`` for the tutorial's moons. ``seed``: an int, a ``SeedSequence``, or ``None``
+    (fresh entropy, stored in the records). A progress bar shows on stderr when it is a
+    terminal and ``quiet`` is False.
+    """
+    return _run([as_config(config)], trials, data, seed, quiet, "repeat")
+
+
+def sweep(
+    grid: Mapping[str, Sequence],
+    trials: int = 3,
+    base: Config | Mapping[str, Any] | None = None,
+    data: str | Sequence | None = None,
+    seed=None,
+    quiet: bool = False,
+) -> list[TrialRecord]:
+    """Every point of ``grid`` (field name -> list of values, on top of ``base``) ``trials`` times.
+
+    Points that differ only in hidden widths (same depth), learning rate, ``init_scale``
+    train as one population; the rest split into groups, one population each. Records
+    come back in grid order (see :func:`~nnscratch.experiments.config.expand_grid`), the
+    trials of each point together.
+    """
+    return _run(expand_grid(grid, base), trials, data, seed, quiet, "sweep")
+
+
+def run_trial(
+    config: Config | Mapping[str, Any],
+    seed: np.random.SeedSequence | int,
+    data: str | Sequence | None = None,
+) -> TrialRecord:
+    """One trial alone, seeded with the trial's own seed (e.g. ``record.seed_sequence()``).
+
+    Gives the record's metrics to float tolerance; ``config_index`` and ``trial`` are 0.
+    """
+    config = as_config(config)
+    seq = root_seed(seed)
+    data = load_data(data)
+    start = time.perf_counter()
+    _, history, m = train_population([config], [seq], data)
+    return TrialRecord(
+        config=config,
+        config_index=0,
+        trial=0,
+        seed_entropy=int(seq.entropy),
+        seed_spawn_key=tuple(seq.spawn_key),
+        train_accuracy=float(m["train_accuracy"][0]),
+        test_accuracy=float(m["test_accuracy"][0]),
+        train_loss=float(m["train_loss"][0]),
+        test_loss=float(m["test_loss"][0]),
+        epochs_run=history.epochs,
+        seconds=time.perf_counter() - start,
+        diverged=bool(m["diverged"][0]),
+    )
