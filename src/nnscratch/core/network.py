@@ -15,8 +15,8 @@ import numpy as np
 from nnscratch._validation import check_int, check_range, check_X, fail
 from nnscratch.core.activations import Activation, get_activation
 from nnscratch.core.init import Initializer, get_initializer
-from nnscratch.core.layers import ActivationLayer, Dense, Layer
-from nnscratch.core.losses import Loss, get_loss
+from nnscratch.core.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer
+from nnscratch.core.losses import Loss, check_sample_weight, get_loss
 from nnscratch.core.seeding import member_seeds, rng_for
 
 SeedLike = int | np.random.SeedSequence | Sequence | None
@@ -37,8 +37,15 @@ class MLP:
     width : active hidden units per member, ``(P,)`` (every hidden layer) or ``(P, L-1)``.
         Units past a member's width are masked: they output zero and never change.
     init_scale : multiplies every drawn weight; a scalar or one value per member ``(P,)``.
-    loss : the output loss, fused with its output layer (default softmax cross-entropy).
+    loss : the output loss, fused with its output layer: ``"cross_entropy"`` (default),
+        ``"binary_cross_entropy"`` (one output unit), ``"mse"``, ``"mae"`` or a ``Loss``.
     dtype : ``np.float64`` (default) or ``np.float32``, kept through training and prediction.
+    l2, l1 : weight penalties ``l2 / 2 ||W||^2 + l1 |W|_1`` over every ``W`` (not the
+        biases), added to ``loss`` and ``gradients``; a scalar or one value per member ``(P,)``.
+    dropout : inverted dropout rate after each hidden activation, in ``[0, 1)``, scalar or
+        ``(P,)``; active only in training, with each member's own random stream.
+    batch_norm : batch normalisation between each hidden ``Dense`` and its activation
+        (parameters ``gamma1``, ``beta1``, ...; running averages used for prediction).
     """
 
     def __init__(
@@ -53,6 +60,10 @@ class MLP:
         init_scale=1.0,
         loss: str | Loss = "cross_entropy",
         dtype=np.float64,
+        l2=0.0,
+        l1=0.0,
+        dropout=0.0,
+        batch_norm: bool = False,
     ) -> None:
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise fail("sizes", "a list of at least two layer widths [D, ..., K]", sizes)
@@ -65,9 +76,17 @@ class MLP:
         self.init = get_initializer(init)
         self.bias_init = get_initializer(bias_init, name="bias_init")
         self.loss_fn = get_loss(loss)
+        if self.loss_fn.n_outputs not in (None, self.sizes[-1]):
+            raise fail("sizes", f"{self.loss_fn.n_outputs} output unit(s) for this loss", sizes)
         P = self.n_members
         self.seeds = member_seeds(seed, P)
         self.init_scale = check_range("init_scale", init_scale, low=0.0, population=P)
+        self.l2 = check_range("l2", l2, low=0.0, population=P)
+        self.l1 = check_range("l1", l1, low=0.0, population=P)
+        self.dropout = check_range("dropout", dropout, 0.0, 1.0, high_open=True, population=P)
+        if not isinstance(batch_norm, (bool, np.bool_)):
+            raise fail("batch_norm", "True or False", batch_norm)
+        self.batch_norm = bool(batch_norm)
         self.width = self._check_width(width)
         self.layers = self._build()
 
@@ -117,14 +136,24 @@ class MLP:
                 # draw with the member's active shape so a padded member equals itself alone
                 Ws[k][p, :d, :h] = scale[p] * self.init(rng, (d, h), d, h)
                 bs[k][p, :h] = self.bias_init(rng, (h,), d, h)
+
+        def strength(value):  # (P,) or None when off, so that training pays nothing
+            return np.broadcast_to(value, (P,)).copy() if np.any(value) else None
+
+        l2, l1 = strength(self.l2), strength(self.l1)
+        dropout_rngs = [rng_for(s, "dropout") for s in self.seeds]
         layers: list[Layer] = []
         for k in range(n_layers):
-            layers.append(Dense(Ws[k], bs[k]))
+            layers.append(Dense(Ws[k], bs[k], l2=l2, l1=l1))
             if k < n_layers - 1:
                 H = sizes[k + 1]
+                if self.batch_norm:
+                    layers.append(BatchNorm(np.ones((P, H), dtype=dt), np.zeros((P, H), dtype=dt)))
                 masked = np.any(self.width[:, k] < H)
                 mask = (np.arange(H) < self.width[:, k, None]).astype(dt) if masked else None
                 layers.append(ActivationLayer(self.activation, mask))
+                if np.any(self.dropout):
+                    layers.append(Dropout(np.broadcast_to(self.dropout, (P,)), dropout_rngs))
         return layers
 
     # --- parameters ----------------------------------------------------------------------
@@ -134,13 +163,15 @@ class MLP:
         return [layer for layer in self.layers if isinstance(layer, Dense)]
 
     def _named(self, attr: str) -> dict[str, np.ndarray]:
-        """``{"W1": ..., "b1": ..., "WL": ..., "bL": ...}`` from every layer with parameters."""
+        """``{"W1": ..., "b1": ..., "gamma1": ..., "WL": ..., "bL": ...}``.
+
+        Numbered by ``Dense`` layer: a batch norm after the ``k``-th ``Dense`` has key ``k``.
+        """
         out, k = {}, 0
         for layer in self.layers:
-            if layer.params:
-                k += 1
-                for name, value in getattr(layer, attr).items():
-                    out[f"{name}{k}"] = value
+            k += isinstance(layer, Dense)
+            for name, value in getattr(layer, attr).items():
+                out[f"{name}{k}"] = value
         return out
 
     @property
@@ -162,6 +193,20 @@ class MLP:
     def params(self) -> dict[str, np.ndarray]:
         """``W_k (in, out)``, ``b_k (out,)``; a population adds a leading ``P`` axis. Views."""
         return self._unstack(self.population_params)
+
+    @property
+    def population_state(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers (batch norm's ``running_mean1``, ...), ``(P, ...)`` views:
+        everything that decides the network's outputs."""
+        return {**self._named("params"), **self._named("buffers")}
+
+    def penalty(self) -> np.ndarray:
+        """The weight penalties ``l2 / 2 ||W||^2 + l1 |W|_1`` per member, ``(P,)``."""
+        return np.zeros(self.n_members) + sum(d.penalty() for d in self.dense_layers)
+
+    @property
+    def penalized(self) -> bool:
+        return bool(np.any(self.l2) or np.any(self.l1))
 
     # --- forward and backward ------------------------------------------------------------
 
@@ -194,20 +239,30 @@ class MLP:
 
     # --- the public API ------------------------------------------------------------------
 
-    def loss(self, X, y):
-        """The loss on ``(X, y)`` (mean cross-entropy by default); float, population ``(P,)``."""
-        X = self._check_X(X)
-        y = self._check_y(y, X.shape[0])
-        self.train_mode(False)
-        return self._squeeze(self.loss_fn.forward(self.forward(X), y))
+    def loss(self, X, y, sample_weight=None, *, training: bool = False):
+        """The loss on ``(X, y)`` plus the weight penalties; float, population ``(P,)``.
 
-    def gradients(self, X, y) -> dict[str, np.ndarray]:
-        """The gradient of ``loss(X, y)`` with the keys and shapes of ``params``."""
+        ``training=True`` evaluates the training objective: dropout on, batch statistics
+        (and batch norm's running averages updated).
+        """
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
+        w = check_sample_weight(sample_weight, X.shape[0])
+        self.train_mode(training)
+        value = self.loss_fn.forward(self.forward(X), y, w)
         self.train_mode(False)
-        self.loss_fn.forward(self.forward(X), y)
+        return self._squeeze(value + self.penalty() if self.penalized else value)
+
+    def gradients(self, X, y, sample_weight=None, *, training: bool = False):
+        """The exact gradient of ``loss(X, y, sample_weight, training=training)``, with the
+        keys and shapes of ``params``."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        w = check_sample_weight(sample_weight, X.shape[0])
+        self.train_mode(training)
+        self.loss_fn.forward(self.forward(X), y, w)
         self.backward(self.loss_fn.backward())
+        self.train_mode(False)
         return self._unstack(self.population_grads())
 
     def decision_function(self, X) -> np.ndarray:
@@ -216,28 +271,32 @@ class MLP:
         return self._squeeze(self.forward(self._check_X(X)))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities ``(N, K)``; population ``(P, N, K)``."""
+        """Class probabilities ``(N, K)``; population ``(P, N, K)`` (two columns for a sigmoid)."""
+        if not self.loss_fn.classifier:
+            raise AttributeError("predict_proba: this network is a regressor; use predict")
         self.train_mode(False)
         return self._squeeze(self.loss_fn.output(self.forward(self._check_X(X))))
 
     def predict(self, X) -> np.ndarray:
-        """Predicted classes ``(N,)``; population ``(P, N)``."""
+        """Predicted classes ``(N,)`` (population ``(P, N)``); values for a regressor."""
         self.train_mode(False)
         return self._squeeze(self.loss_fn.predict(self.forward(self._check_X(X))))
 
-    def score(self, X, y):
-        """Accuracy on ``(X, y)``: float, population ``(P,)``."""
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifier) or R^2 (regressor) on ``(X, y)``: float, population ``(P,)``."""
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
+        w = check_sample_weight(sample_weight, X.shape[0])
         self.train_mode(False)
-        pred = self.loss_fn.predict(self.forward(X))  # (P,N)
-        return self._squeeze((pred == y).mean(axis=-1))
+        return self._squeeze(self.loss_fn.score(self.forward(X), y, w))
 
     def fit(self, X, y, **kwargs):
         """Train in place and return a :class:`~nnscratch.core.train.History`.
 
         See :func:`nnscratch.core.train.train` for the arguments (epochs, batch_size,
-        optimizer, seed, validation data, callbacks, ...).
+        optimizer, seed, validation data, sample_weight, callbacks, ...). Calling ``fit``
+        again continues from the current weights (a warm start); pass the same optimizer
+        to keep its state (moments, step counts) as well.
         """
         from nnscratch.core.train import train
 
@@ -254,6 +313,9 @@ class MLP:
         new.seeds = [self.seeds[p] for p in idx]
         new.init_scale = np.broadcast_to(self.init_scale, (self.n_members,))[idx].copy()
         new.width = self.width[idx]
+        for name in ("l2", "l1", "dropout"):
+            value = getattr(self, name)
+            setattr(new, name, np.broadcast_to(value, (self.n_members,))[idx].copy())
         new.layers = [layer.select(idx) for layer in self.layers]
         return new
 
@@ -261,10 +323,10 @@ class MLP:
         """A copy of member ``p`` as a single network (parameters copied, not shared)."""
         single = self.select([check_int("p", p, minimum=0)])
         single.population = None
-        single.init_scale = float(single.init_scale[0])
+        for name in ("init_scale", "l2", "l1", "dropout"):
+            setattr(single, name, float(getattr(single, name)[0]))
         return single
 
     def __repr__(self) -> str:
         pop = "" if self.population is None else f", population={self.population}"
         return f"MLP({self.sizes}, activation={self.activation.name!r}{pop})"
-

@@ -1,31 +1,53 @@
 """The training loop: minibatch descent for every member of a population at once.
 
 One epoch is a full pass, without replacement, over a fresh permutation of each member's
-training rows, the short last batch included. Each member has its own shuffle stream, so
-member ``p`` trained in a population equals member ``p`` trained alone with the same seeds.
+training rows, the short last batch included. Each member has its own shuffle and dropout
+streams, so member ``p`` trained in a population equals member ``p`` trained alone with the
+same seeds.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnscratch._validation import check_int, check_range, fail
+from nnscratch._validation import check_choice, check_int, check_range, fail
+from nnscratch.core.layers import BatchNorm, Dropout
+from nnscratch.core.losses import check_sample_weight
 from nnscratch.core.optim import SGD, Optimizer
 from nnscratch.core.seeding import member_seeds, rng_for
+
+
+class NonFiniteError(FloatingPointError):
+    """A member's loss or weights became NaN or infinite; ``members`` and ``epoch`` say where."""
+
+    def __init__(self, members: np.ndarray, epoch: int) -> None:
+        self.members, self.epoch = [int(p) for p in members], epoch
+        super().__init__(
+            f"member(s) {self.members} diverged (loss or weights not finite) in epoch "
+            f"{epoch + 1}; lower the learning rate, or pass on_nonfinite='stop' to freeze them"
+        )
 
 
 class History:
     """Per-epoch values, each an array of shape ``(epochs, P)``.
 
-    Keys: ``"loss"`` and ``"accuracy"`` (running means over the epoch's batches, as seen
-    while training), and ``"val_loss"``/``"val_accuracy"`` when validation data is given.
+    Keys: ``"loss"`` (including weight penalties) and, for a classifier, ``"accuracy"``:
+    running means over the epoch's batches as seen while training, weighted by the batches'
+    sample weights; ``"val_loss"``/``"val_accuracy"`` when validation data is given.
+    ``interrupted`` is True when Ctrl-C ended training (the epochs completed are kept);
+    ``diverged`` ``(P,)`` flags members frozen for non-finite values (``on_nonfinite="stop"``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, n_members: int = 1) -> None:
         self._rows: dict[str, list[np.ndarray]] = {}
+        self.interrupted = False
+        self.diverged = np.zeros(n_members, dtype=bool)
 
     def append(self, logs: dict[str, np.ndarray]) -> None:
         for key, value in logs.items():
@@ -65,7 +87,8 @@ class Run:
     epoch: int = 0
     #: (P,) members still training; a callback clears an entry to freeze that member.
     active: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
-    stop: bool = False  # set by a callback to end training after the current epoch
+    stop: bool = False  # set by a callback to end training after the current batch
+    interrupt_requested: bool = False  # set by Ctrl-C; training ends after the current batch
 
 
 class Callback:
@@ -80,18 +103,22 @@ class Callback:
     def on_train_end(self, run: Run) -> None: ...
 
 
-def _split(net, X, y, validation_data, validation_split, seeds):
+def _split(net, X, y, w, validation_data, validation_split, seeds):
     """Per-member training row indices ``(P, N_train)`` and the validation set, if any."""
     P, N = net.n_members, X.shape[0]
     fraction = check_range("validation_split", validation_split, low=0.0, high=1.0, high_open=True)
     if validation_data is not None and fraction:
         raise fail("validation_split", "0 when validation_data is given", validation_split)
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise fail("validation_data", "a pair (X_val, y_val)", validation_data)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise fail(
+                "validation_data", "(X_val, y_val) or (X_val, y_val, w_val)", validation_data
+            )
         Xv = net._check_X(validation_data[0])
         yv = net.loss_fn.check_targets(validation_data[1], Xv.shape[0], net.n_outputs, "y_val")
-        return np.broadcast_to(np.arange(N), (P, N)), (Xv, yv)
+        wv = validation_data[2] if len(validation_data) == 3 else None
+        wv = check_sample_weight(wv, Xv.shape[0], "w_val")
+        return np.broadcast_to(np.arange(N), (P, N)), (Xv, yv, wv)
     if not fraction:
         return np.broadcast_to(np.arange(N), (P, N)), None
     n_val = int(round(fraction * N))
@@ -100,16 +127,46 @@ def _split(net, X, y, validation_data, validation_split, seeds):
     # every member holds out its own random rows, drawn from its own stream
     perms = np.stack([rng_for(s, "split").permutation(N) for s in seeds])  # (P,N)
     val = perms[:, :n_val]
-    return perms[:, n_val:], (X[val], y[val])  # (P,Nv,D), (P,Nv)
+    return perms[:, n_val:], (X[val], y[val], None if w is None else w[val])  # (P,Nv,...)
 
 
-def _evaluate(net, X, y) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy per member on a fixed set, in evaluation mode."""
+def _evaluate(net, X, y, w) -> dict[str, np.ndarray]:
+    """Loss (with penalties) and, for a classifier, accuracy per member, in evaluation mode."""
     net.train_mode(False)
     z = net.forward(X)  # (P,N,K)
-    loss = net.loss_fn.forward(z, y)
-    acc = (net.loss_fn.predict(z) == y).mean(axis=-1)
-    return loss, acc
+    logs = {"val_loss": net.loss_fn.forward(z, y, w)}
+    if net.penalized:
+        logs["val_loss"] = logs["val_loss"] + net.penalty()
+    if net.loss_fn.classifier:
+        logs["val_accuracy"] = net.loss_fn.score(z, y, w)
+    return logs
+
+
+@contextmanager
+def _interruptible(run: Run):
+    """End training cleanly on Ctrl-C, keeping the model and the epochs completed.
+
+    A first Ctrl-C only sets ``run.interrupt_requested``; the loop then stops after the
+    current batch, never halfway through an update. A second one, or a ``KeyboardInterrupt``
+    raised by a callback, stops at once. Either way ``history.interrupted`` is set.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main else None
+
+    def handler(signum, frame):
+        if run.interrupt_requested:
+            raise KeyboardInterrupt
+        run.interrupt_requested = True
+
+    if previous is not None:
+        signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        run.history.interrupted = True
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def train(
@@ -123,15 +180,25 @@ def train(
     seed=None,
     validation_data=None,
     validation_split: float = 0.0,
+    sample_weight=None,
     callbacks: Sequence[Callback] = (),
     shuffle: bool = True,
     verbose: bool = False,
+    on_nonfinite: str = "raise",
 ) -> History:
     """Train ``net`` in place on ``(X, y)`` and return its :class:`History`.
 
     ``optimizer`` defaults to ``SGD(lr=0.1)``; its per-member hyperparameters may differ.
-    ``seed`` seeds the shuffles (an int, a ``SeedSequence`` or one per member); by default
-    each member shuffles from its own initialisation stream, fresh on every call to ``fit``.
+    Training starts from the current weights, so a second call continues (a warm start);
+    passing the same optimizer again keeps its state too.
+    ``seed`` seeds the shuffles and dropout masks (an int, a ``SeedSequence`` or one per
+    member); by default each member draws from its own streams, fresh on every call.
+    ``validation_data`` is ``(X_val, y_val)`` or ``(X_val, y_val, w_val)``;
+    ``sample_weight`` ``(N,)`` weights the training rows (and the held-out ones of
+    ``validation_split``). ``on_nonfinite``: when a member's loss or weights become NaN or
+    infinite, ``"raise"`` a :class:`NonFiniteError`, or ``"stop"`` (freeze) that member, flag
+    it in ``history.diverged`` and let the others finish. Ctrl-C ends training after the
+    current batch and returns the history so far with ``history.interrupted = True``.
     """
     # --- check everything before any work ---
     epochs = check_int("epochs", epochs)
@@ -141,62 +208,93 @@ def train(
         raise fail("optimizer", "an nnscratch Optimizer (SGD, Adam, ...)", optimizer)
     X = net._check_X(X)
     y = net._check_y(y, X.shape[0])
+    w = check_sample_weight(sample_weight, X.shape[0])
+    on_nonfinite = check_choice("on_nonfinite", on_nonfinite, {"raise", "stop"})
     P = net.n_members
     net._n_fits = getattr(net, "_n_fits", 0) + 1
     if seed is None:
         seeds, call = net.seeds, net._n_fits
     else:
         seeds, call = member_seeds(seed, P), 0
-    rows, validation = _split(net, X, y, validation_data, validation_split, seeds)
-    shufflers = [rng_for(s, "shuffle", call) for s in seeds]
+    rows, validation = _split(net, X, y, w, validation_data, validation_split, seeds)
     n_rows = rows.shape[1]
-    params = net.population_params
-    run = Run(net, optimizer, History(), epochs, active=np.ones(P, dtype=bool))
-    held = None  # frozen members' parameters, written back after every update
+    if any(isinstance(la, BatchNorm) for la in net.layers) and n_rows % batch_size == 1:
+        raise fail(
+            "batch_size", f"a size leaving no 1-row batch of {n_rows} rows (batch norm)", batch_size
+        )
+    shufflers = [rng_for(s, "shuffle", call) for s in seeds]
+    for layer in net.layers:  # dropout masks: one stream per member, fresh per call
+        if isinstance(layer, Dropout):
+            layer.rngs = [rng_for(s, "dropout", call) for s in seeds]
+    params, state = net.population_params, net.population_state
+    weighted_mean = w is not None and net.loss_fn.reduction == "mean"
+    run = Run(net, optimizer, History(P), epochs, active=np.ones(P, dtype=bool))
+    held = None  # frozen members' parameters and buffers, written back after every update
     for cb in callbacks:
         cb.on_train_begin(run)
 
-    for epoch in range(epochs):
-        run.epoch = epoch
-        # --- shuffle: a fresh permutation per member ---
-        if shuffle:
-            order = np.stack([rows[p, r.permutation(n_rows)] for p, r in enumerate(shufflers)])
-        else:
-            order = rows
-        net.train_mode(True)
-        loss_sum = np.zeros(P)
-        correct = np.zeros(P)
-        for batch, start in enumerate(range(0, n_rows, batch_size)):
-            idx = order[:, start : start + batch_size]  # (P,n)
-            xb, yb = X[idx], y[idx]  # (P,n,D), (P,n)
-            # --- forward ---
-            z = net.forward(xb)  # (P,n,K)
-            loss = net.loss_fn.forward(z, yb)  # (P,)
-            # --- backward ---
-            net.backward(net.loss_fn.backward())
-            # --- update ---
-            optimizer.step(params, net.population_grads())
-            if held is not None:
-                _restore(params, held)
-            loss_sum += loss * (idx.shape[1] if net.loss_fn.reduction == "mean" else 1)
-            correct += (net.loss_fn.predict(z) == yb).sum(axis=-1)
-            if callbacks:
-                for cb in callbacks:
-                    cb.on_batch_end(run, batch, {"loss": loss})
-                held = _hold(params, run.active, held)
-        # --- evaluate ---
-        logs = {"loss": loss_sum / n_rows, "accuracy": correct / n_rows}
-        if validation is not None:
-            logs["val_loss"], logs["val_accuracy"] = _evaluate(net, *validation)
-        run.history.append(logs)
-        if verbose:
-            _print_epoch(epoch, epochs, logs)
-        # --- stop? ---
-        for cb in callbacks:
-            cb.on_epoch_end(run, epoch, logs)
-        held = _hold(params, run.active, held)
-        if run.stop or not run.active.any():
-            break
+    with _interruptible(run):  # Ctrl-C: stop after the current batch, keep what is done
+        for epoch in range(epochs):
+            run.epoch = epoch
+            # --- shuffle: a fresh permutation per member ---
+            if shuffle:
+                order = np.stack([rows[p, r.permutation(n_rows)] for p, r in enumerate(shufflers)])
+            else:
+                order = rows
+            net.train_mode(True)
+            loss_sum, seen, correct, n_seen = np.zeros(P), np.zeros(P), np.zeros(P), 0
+            for batch, start in enumerate(range(0, n_rows, batch_size)):
+                idx = order[:, start : start + batch_size]  # (P,n)
+                xb, yb = X[idx], y[idx]  # (P,n,D), (P,n) or (P,n,K)
+                wb = None if w is None else w[idx]  # (P,n)
+                # --- forward ---
+                z = net.forward(xb)  # (P,n,K)
+                loss = net.loss_fn.forward(z, yb, wb)  # (P,)
+                if net.penalized:
+                    loss = loss + net.penalty()
+                # --- backward ---
+                net.backward(net.loss_fn.backward())
+                # --- update ---
+                optimizer.step(params, net.population_grads())
+                if held is not None:
+                    _restore(state, held)
+                # --- diverged? ---
+                bad = run.active & ~np.isfinite(loss)
+                if bad.any():
+                    held = _diverged(run, bad, on_nonfinite, state, held)
+                # --- running means ---
+                n_batch = wb.sum(axis=-1) if weighted_mean else idx.shape[1]
+                loss_sum += loss * n_batch if net.loss_fn.reduction == "mean" else loss
+                seen += wb.sum(axis=-1) if w is not None else idx.shape[1]
+                if net.loss_fn.classifier:
+                    correct += net.loss_fn.hits(z, yb).sum(axis=-1)
+                n_seen += idx.shape[1]
+                if callbacks:
+                    for cb in callbacks:
+                        cb.on_batch_end(run, batch, {"loss": loss})
+                    held = _hold(state, run.active, held)
+                if run.interrupt_requested:
+                    raise KeyboardInterrupt
+                if run.stop or not run.active.any():
+                    break
+            # --- evaluate ---
+            logs = {"loss": loss_sum / seen}
+            if net.loss_fn.classifier:
+                logs["accuracy"] = correct / n_seen
+            bad = run.active & ~_finite_members(params)
+            if bad.any():
+                held = _diverged(run, bad, on_nonfinite, state, held)
+            if validation is not None:
+                logs.update(_evaluate(net, *validation))
+            run.history.append(logs)
+            if verbose:
+                _print_epoch(epoch, epochs, logs)
+            # --- stop? ---
+            for cb in callbacks:
+                cb.on_epoch_end(run, epoch, logs)
+            held = _hold(state, run.active, held)
+            if run.stop or not run.active.any():
+                break
 
     net.train_mode(False)
     for cb in callbacks:
@@ -204,20 +302,35 @@ def train(
     return run.history
 
 
-def _hold(params, active, held):
+def _finite_members(params) -> np.ndarray:
+    """``(P,)``: True where every parameter of the member is finite."""
+    ok = [np.isfinite(v).reshape(v.shape[0], -1).all(axis=1) for v in params.values()]
+    return np.logical_and.reduce(ok)
+
+
+def _diverged(run: Run, bad: np.ndarray, on_nonfinite: str, state, held):
+    """Raise, or freeze and flag the members whose loss or weights are not finite."""
+    if on_nonfinite == "raise":
+        raise NonFiniteError(np.flatnonzero(bad), run.epoch)
+    run.active &= ~bad
+    run.history.diverged |= bad
+    return _hold(state, run.active, held)
+
+
+def _hold(state, active, held):
     """Snapshot the frozen members' parameters when the set of frozen members changes."""
     frozen = ~active
     if not frozen.any():
         return None
     if held is not None and np.array_equal(held[0], frozen):
         return held
-    return frozen.copy(), {k: v[frozen].copy() for k, v in params.items()}
+    return frozen.copy(), {k: v[frozen].copy() for k, v in state.items()}
 
 
-def _restore(params, held):
+def _restore(state, held):
     """Undo an update for frozen members: they keep the values they were frozen with."""
     frozen, values = held
-    for k, v in params.items():
+    for k, v in state.items():
         v[frozen] = values[k]
 
 
