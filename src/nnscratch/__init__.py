@@ -16,14 +16,34 @@ from nnscratch.core.activations import Activation, get_activation, register_acti
 from nnscratch.core.init import get_initializer
 from nnscratch.core.losses import SoftmaxCrossEntropy, get_loss
 from nnscratch.core.network import MLP
-from nnscratch.core.optim import SGD, Optimizer
+from nnscratch.core.optim import (
+    SGD,
+    AdaGrad,
+    Adam,
+    AdamW,
+    Optimizer,
+    RMSprop,
+    clip_grad_norm,
+    get_optimizer,
+)
 from nnscratch.core.train import Callback, History
+from nnscratch.schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MLP",
     "SGD",
+    "AdaGrad",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "clip_grad_norm",
+    "get_optimizer",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "ReduceLROnPlateau",
+    "StepLR",
     "Activation",
     "Callback",
     "History",
