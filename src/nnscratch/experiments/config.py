@@ -2,9 +2,9 @@
 
 A :class:`Config` names everything that defines a trained network except its seed. Within
 one population, members may differ in hidden width (padded to the widest and masked),
-learning rate, ``init_scale`` and seed; every other field changes the step count or the
-computation graph, so configurations that differ there train in separate populations
-(:func:`group_key`, :func:`group_configs`).
+learning rate, ``init_scale``, ``l2``, dropout rate and seed; every other field changes the
+step count or the computation graph, so configurations that differ there train in separate
+populations (:func:`group_key`, :func:`group_configs`).
 """
 
 from __future__ import annotations
@@ -21,25 +21,26 @@ from nnscratch._validation import check_choice, check_int, check_positive, check
 from nnscratch.core.activations import get_activation
 from nnscratch.core.init import get_initializer
 from nnscratch.core.losses import Loss, get_loss
-from nnscratch.core.optim import SGD, Optimizer
+from nnscratch.core.optim import Optimizer, get_optimizer
 
 #: Fields whose values may differ between members of ONE population.
-VECTORISED = ("hidden", "lr", "init_scale")
+VECTORISED = ("hidden", "lr", "init_scale", "l2", "dropout")
 
 
 def make_optimizer(name: str, lr) -> Optimizer:
     """An optimizer by name with learning rate ``lr`` (a scalar or one per member, ``(P,)``)."""
     try:
-        from nnscratch.core.optim import get_optimizer
-    except ImportError:  # only SGD in this core
-        check_choice("optimizer", name, {"sgd"})
-        return SGD(lr=lr)
-    return get_optimizer(name, lr=lr)
+        return get_optimizer(name, lr=lr)
+    except ValueError as error:  # name the argument as the caller knows it
+        text = str(error)
+        raise ValueError("optimizer" + text[4:] if text.startswith("name:") else text) from None
 
 
 def make_loss(name: str, reduction: str) -> Loss:
     """A loss by name with the given batch reduction (``"mean"`` or ``"sum"``)."""
     loss = get_loss(name)
+    if not loss.classifier:
+        raise fail("loss", "a classification loss (records report accuracy)", name)
     if loss.reduction != reduction:
         loss = type(loss)(reduction=reduction)
     return loss
@@ -50,9 +51,10 @@ class Config:
     """A network and how to train it; everything but the seed.
 
     ``hidden`` lists the hidden layer widths (an int means one layer). ``init`` and
-    ``bias_init`` name initialisers, ``init_scale`` multiplies the drawn weights. ``loss``
-    and ``reduction`` name the loss and whether it averages (``"mean"``) or sums over a
-    batch. The tutorial's own settings are::
+    ``bias_init`` name initialisers, ``init_scale`` multiplies the drawn weights. ``l2`` is
+    the weight penalty ``l2 / 2 ||W||^2`` and ``dropout`` the rate after each hidden layer.
+    ``loss`` and ``reduction`` name the loss and whether it averages (``"mean"``) or sums
+    over a batch. The tutorial's own settings are::
 
         Config(hidden=64, init="normal", bias_init="normal", lr=1e-4, batch_size=10,
                epochs=10, reduction="sum")
@@ -67,6 +69,8 @@ class Config:
     lr: float = 0.1
     batch_size: int = 32
     epochs: int = 10
+    l2: float = 0.0
+    dropout: float = 0.0
     loss: str = "cross_entropy"
     reduction: str = "mean"
     dtype: str = "float64"
@@ -88,6 +92,8 @@ class Config:
         get_initializer(self.bias_init, name="bias_init")
         set_(self, "init_scale", float(check_range("init_scale", self.init_scale, low=0.0)))
         set_(self, "lr", float(check_positive("lr", self.lr)))
+        set_(self, "l2", float(check_range("l2", self.l2, low=0.0)))
+        set_(self, "dropout", float(check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)))
         set_(self, "batch_size", check_int("batch_size", self.batch_size))
         set_(self, "epochs", check_int("epochs", self.epochs))
         check_choice("reduction", self.reduction, {"mean", "sum"})
@@ -156,8 +162,8 @@ def expand_grid(
 def group_key(config: Config) -> tuple:
     """What must be equal for two configurations to train in one population.
 
-    Every field except the vectorised ones (hidden widths, learning rate, ``init_scale``),
-    plus the number of hidden layers (the depth of the graph).
+    Every field except the vectorised ones (hidden widths, learning rate, ``init_scale``,
+    ``l2``, ``dropout``), plus the number of hidden layers (the depth of the graph).
     """
     fixed = tuple((name, getattr(config, name)) for name in field_names() if name not in VECTORISED)
     return fixed + (("depth", len(config.hidden)),)

@@ -103,6 +103,48 @@ def _evaluate(net: MLP, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
     return loss_sum / N, correct / N
 
 
+def build_network(
+    configs: Config | Sequence[Config], n_features: int, n_classes: int, seeds
+) -> MLP:
+    """The untrained population for ``configs`` (one group), member ``p`` seeded ``seeds[p]``.
+
+    A single ``Config`` with an int or ``SeedSequence`` seed gives one network (``P`` is
+    None). Hidden widths are padded to the widest per layer and masked; init scales, ``l2``
+    and dropout rates become per-member ``(P,)`` values where members differ.
+    """
+    if isinstance(configs, Config):
+        first, P, single = configs, None, True
+        configs = [configs]
+    else:
+        first, P, single = configs[0], len(configs), False
+    depth = len(first.hidden)
+    hidden = np.array([c.hidden for c in configs], dtype=np.intp).reshape(len(configs), depth)
+    widest = hidden.max(axis=0) if depth else np.zeros(0, dtype=np.intp)  # (L-1,)
+    loss = make_loss(first.loss, first.reduction)
+    per_member = {  # (P,) where members differ, else one scalar
+        name: _vector_or_scalar([getattr(c, name) for c in configs])
+        for name in ("init_scale", "l2", "dropout")
+    }
+    return MLP(
+        [n_features, *widest.tolist(), loss.n_outputs or n_classes],
+        activation=first.activation,
+        init=first.init,
+        bias_init=first.bias_init,
+        seed=seeds if single else list(seeds),
+        population=P,
+        width=hidden if depth and np.any(hidden != widest) else None,
+        loss=loss,
+        dtype=np.dtype(first.dtype),
+        **per_member,
+    )
+
+
+def _vector_or_scalar(values: Sequence[float]) -> np.ndarray | float:
+    """``(P,)`` values, or one float when all members share it."""
+    arr = np.asarray(values, dtype=np.float64)  # (P,)
+    return arr if np.any(arr != arr[0]) else float(arr[0])
+
+
 def train_population(
     configs: Sequence[Config],
     seeds: Sequence[np.random.SeedSequence],
@@ -111,34 +153,19 @@ def train_population(
 ) -> tuple[MLP, Any, dict[str, np.ndarray]]:
     """Train configurations that share a group as ONE population, member ``p`` = ``configs[p]``.
 
-    Widths are padded to the widest per layer and masked; learning rates and init scales
-    become per-member ``(P,)`` values. Returns the trained network, its History and the
-    final metrics per member (``train_loss``, ``train_accuracy``, ``test_loss``,
-    ``test_accuracy``, ``diverged``, each ``(P,)``).
+    Widths are padded to the widest per layer and masked; learning rates, init scales,
+    ``l2`` and dropout rates become per-member ``(P,)`` values. A member whose loss or
+    weights become NaN or infinite is frozen and flagged ``diverged``. Returns the trained
+    network, its History and the final metrics per member (``train_loss``,
+    ``train_accuracy``, ``test_loss``, ``test_accuracy``, ``diverged``, each ``(P,)``).
     """
     if len(group_configs(configs)) != 1:
         raise fail("configs", "configurations of one group (see group_configs)", configs)
     X_train, X_test, y_train, y_test = data
-    first, P = configs[0], len(configs)
-    depth = len(first.hidden)
-    hidden = np.array([c.hidden for c in configs], dtype=np.intp).reshape(P, depth)  # (P,L-1)
-    widest = hidden.max(axis=0) if depth else np.zeros(0, dtype=np.intp)
+    first = configs[0]
     K = max(2, int(max(y_train.max(), y_test.max())) + 1)
-    lr = np.array([c.lr for c in configs])  # (P,)
-    scale = np.array([c.init_scale for c in configs])  # (P,)
-    net = MLP(
-        [X_train.shape[1], *widest.tolist(), K],
-        activation=first.activation,
-        init=first.init,
-        bias_init=first.bias_init,
-        seed=list(seeds),
-        population=P,
-        width=hidden if depth and np.any(hidden != widest) else None,
-        init_scale=scale if np.any(scale != scale[0]) else float(scale[0]),
-        loss=make_loss(first.loss, first.reduction),
-        dtype=np.dtype(first.dtype),
-    )
-    optimizer = make_optimizer(first.optimizer, lr if np.any(lr != lr[0]) else float(lr[0]))
+    net = build_network(configs, X_train.shape[1], K, seeds)
+    optimizer = make_optimizer(first.optimizer, _vector_or_scalar([c.lr for c in configs]))
     # divergence is an outcome to record, not an error: silence overflow while it happens
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         history = net.fit(
@@ -148,10 +175,14 @@ def train_population(
             batch_size=first.batch_size,
             optimizer=optimizer,
             callbacks=list(callbacks),
+            on_nonfinite="stop",
         )
         train_loss, train_acc = _evaluate(net, X_train.astype(net.dtype, copy=False), y_train)
         test_loss, test_acc = _evaluate(net, X_test.astype(net.dtype, copy=False), y_test)
-    diverged = ~np.all(np.isfinite(history["loss"]), axis=0) | ~np.isfinite(train_loss)  # (P,)
+    # (P,): frozen by the loop for NaN/inf, or a non-finite loss after training
+    diverged = (
+        history.diverged | ~np.all(np.isfinite(history["loss"]), axis=0) | ~np.isfinite(train_loss)
+    )
     metrics = {
         "train_loss": train_loss,
         "train_accuracy": train_acc,
@@ -230,10 +261,10 @@ def sweep(
 ) -> list[TrialRecord]:
     """Every point of ``grid`` (field name -> list of values, on top of ``base``) ``trials`` times.
 
-    Points that differ only in hidden widths (same depth), learning rate, ``init_scale``
-    train as one population; the rest split into groups, one population each. Records
-    come back in grid order (see :func:`~nnscratch.experiments.config.expand_grid`), the
-    trials of each point together.
+    Points that differ only in hidden widths (same depth), learning rate, ``init_scale``,
+    ``l2``, dropout rate train as one population; the rest split into groups, one
+    population each. Records come back in grid order (see
+    :func:`~nnscratch.experiments.config.expand_grid`), the trials of each point together.
     """
     return _run(expand_grid(grid, base), trials, data, seed, quiet, "sweep")
 
