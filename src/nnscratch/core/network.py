@@ -69,7 +69,10 @@ class MLP:
             raise fail("sizes", "a list of at least two layer widths [D, ..., K]", sizes)
         self.sizes = [check_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
         self.population = None if population is None else check_int("population", population)
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:  # an unknown name ("banana") must fail like any other bad value
+            raise fail("dtype", "float32 or float64", dtype) from None
         if self.dtype not in (np.float32, np.float64):
             raise fail("dtype", "float32 or float64", dtype)
         self.activation = get_activation(activation)

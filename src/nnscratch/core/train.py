@@ -211,9 +211,9 @@ def train(
     w = check_sample_weight(sample_weight, X.shape[0])
     on_nonfinite = check_choice("on_nonfinite", on_nonfinite, {"raise", "stop"})
     P = net.n_members
-    net._n_fits = getattr(net, "_n_fits", 0) + 1
+    n_fits = getattr(net, "_n_fits", 0) + 1  # counted below, once the call is known valid
     if seed is None:
-        seeds, call = net.seeds, net._n_fits
+        seeds, call = net.seeds, n_fits
     else:
         seeds, call = member_seeds(seed, P), 0
     rows, validation = _split(net, X, y, w, validation_data, validation_split, seeds)
@@ -222,6 +222,7 @@ def train(
         raise fail(
             "batch_size", f"a size leaving no 1-row batch of {n_rows} rows (batch norm)", batch_size
         )
+    net._n_fits = n_fits  # a call that failed its checks must not shift later streams
     shufflers = [rng_for(s, "shuffle", call) for s in seeds]
     for layer in net.layers:  # dropout masks: one stream per member, fresh per call
         if isinstance(layer, Dropout):
