@@ -12,9 +12,24 @@ A single network shows plain shapes (``W1: (D, H)``); a population adds a leadin
 axis (``W1: (P, D, H)``).
 """
 
+from nnscratch.callbacks import (
+    CSVLogger,
+    EarlyStopping,
+    ModelCheckpoint,
+    ProgressBar,
+    TerminateOnNaN,
+    load_weights,
+    save_weights,
+)
 from nnscratch.core.activations import Activation, get_activation, register_activation
 from nnscratch.core.init import get_initializer
-from nnscratch.core.losses import SoftmaxCrossEntropy, get_loss
+from nnscratch.core.losses import (
+    MeanAbsoluteError,
+    MeanSquaredError,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    get_loss,
+)
 from nnscratch.core.network import MLP
 from nnscratch.core.optim import (
     SGD,
@@ -26,7 +41,7 @@ from nnscratch.core.optim import (
     clip_grad_norm,
     get_optimizer,
 )
-from nnscratch.core.train import Callback, History
+from nnscratch.core.train import Callback, History, NonFiniteError
 from nnscratch.schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
 
 __version__ = "0.1.0"
@@ -49,6 +64,17 @@ __all__ = [
     "History",
     "Optimizer",
     "SoftmaxCrossEntropy",
+    "SigmoidBinaryCrossEntropy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "NonFiniteError",
+    "CSVLogger",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "TerminateOnNaN",
+    "load_weights",
+    "save_weights",
     "get_activation",
     "get_initializer",
     "get_loss",

@@ -259,10 +259,6 @@ def train(
                 optimizer.step(params, net.population_grads())
                 if held is not None:
                     _restore(state, held)
-                # --- diverged? ---
-                bad = run.active & ~np.isfinite(loss)
-                if bad.any():
-                    held = _diverged(run, bad, on_nonfinite, state, held)
                 # --- running means ---
                 n_batch = wb.sum(axis=-1) if weighted_mean else idx.shape[1]
                 loss_sum += loss * n_batch if net.loss_fn.reduction == "mean" else loss
@@ -270,10 +266,11 @@ def train(
                 if net.loss_fn.classifier:
                     correct += net.loss_fn.hits(z, yb).sum(axis=-1)
                 n_seen += idx.shape[1]
-                if callbacks:
-                    for cb in callbacks:
-                        cb.on_batch_end(run, batch, {"loss": loss})
-                    held = _hold(state, run.active, held)
+                for cb in callbacks:
+                    cb.on_batch_end(run, batch, {"loss": loss})
+                # --- diverged? (raise, or freeze) ---
+                _check_finite(run, ~np.isfinite(loss), on_nonfinite)
+                held = _hold(state, run.active, held)
                 if run.interrupt_requested:
                     raise KeyboardInterrupt
                 if run.stop or not run.active.any():
@@ -282,9 +279,8 @@ def train(
             logs = {"loss": loss_sum / seen}
             if net.loss_fn.classifier:
                 logs["accuracy"] = correct / n_seen
-            bad = run.active & ~_finite_members(params)
-            if bad.any():
-                held = _diverged(run, bad, on_nonfinite, state, held)
+            _check_finite(run, ~_finite_members(params), on_nonfinite)
+            held = _hold(state, run.active, held)
             if validation is not None:
                 logs.update(_evaluate(net, *validation))
             run.history.append(logs)
@@ -309,17 +305,19 @@ def _finite_members(params) -> np.ndarray:
     return np.logical_and.reduce(ok)
 
 
-def _diverged(run: Run, bad: np.ndarray, on_nonfinite: str, state, held):
-    """Raise, or freeze and flag the members whose loss or weights are not finite."""
+def _check_finite(run: Run, bad: np.ndarray, on_nonfinite: str) -> None:
+    """Raise, or freeze and flag the active members whose loss or weights are not finite."""
+    bad = bad & run.active
+    if not bad.any():
+        return
     if on_nonfinite == "raise":
         raise NonFiniteError(np.flatnonzero(bad), run.epoch)
     run.active &= ~bad
     run.history.diverged |= bad
-    return _hold(state, run.active, held)
 
 
 def _hold(state, active, held):
-    """Snapshot the frozen members' parameters when the set of frozen members changes."""
+    """Snapshot the frozen members' state when the set of frozen members changes."""
     frozen = ~active
     if not frozen.any():
         return None

@@ -1,0 +1,272 @@
+"""Callbacks for :meth:`MLP.fit`: early stopping, progress bar, CSV log, checkpoints, NaN guard.
+
+Every callback is population-aware: it sees per-member values ``(P,)`` and acts per member
+(a member that stops early is frozen through ``run.active`` while the others go on).
+Files are written atomically (a temporary file in the same directory, then ``os.replace``),
+so a reader never sees a half-written log or checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from nnscratch._validation import check_choice, check_int, check_range, fail
+from nnscratch.core.train import Callback, Run
+
+__all__ = [
+    "CSVLogger",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "TerminateOnNaN",
+    "load_weights",
+    "save_weights",
+]
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(binary_file)`` on a temporary sibling of ``path``, then rename it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_path(path, name: str = "path") -> Path:
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        raise fail(name, "a file path in an existing directory", str(path))
+    return path
+
+
+def save_weights(net, path) -> None:
+    """Save every parameter and buffer of ``net`` (``(P, ...)`` arrays) with ``np.savez``."""
+    path = _check_path(path)
+    arrays = {k: np.asarray(v) for k, v in net.population_state.items()}
+    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+
+def load_weights(net, path) -> None:
+    """Load what :func:`save_weights` or :class:`ModelCheckpoint` saved into ``net``, in place.
+
+    The file must hold every key of ``net.population_state`` with the same shape.
+    """
+    with np.load(Path(path)) as data:
+        state = net.population_state
+        for key, target in state.items():
+            if key not in data.files or data[key].shape != target.shape:
+                got = data[key].shape if key in data.files else "no such array"
+                raise fail(f"{path}[{key!r}]", f"an array of shape {target.shape}", got)
+        for key, target in state.items():
+            target[...] = data[key]
+
+
+# --- monitoring a logged value -----------------------------------------------------------
+
+
+class _Monitor(Callback):
+    """Tracks, per member, the best value of one logged key (``mode``: min, max or auto)."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        if not isinstance(monitor, str):
+            raise fail("monitor", "the name of a logged value, e.g. 'val_loss'", monitor)
+        self.monitor = monitor
+        mode = check_choice("mode", mode, {"auto", "min", "max"})
+        if mode == "auto":
+            mode = "max" if monitor.endswith(("accuracy", "score", "r2")) else "min"
+        self.mode = mode
+        self.min_delta = check_range("min_delta", min_delta, low=0.0)
+
+    def on_train_begin(self, run: Run) -> None:
+        P = run.net.n_members
+        self.best = np.full(P, np.inf if self.mode == "min" else -np.inf)
+        self.best_epoch = np.full(P, -1)
+
+    def _improved(self, run: Run, logs: dict[str, np.ndarray]) -> np.ndarray:
+        """``(P,)``: active members whose value beat their best by more than ``min_delta``."""
+        if self.monitor not in logs:
+            raise fail("monitor", "one of the logged values: " + ", ".join(logs), self.monitor)
+        value = np.asarray(logs[self.monitor], dtype=np.float64)
+        sign = 1.0 if self.mode == "min" else -1.0
+        improved = run.active & (sign * value < sign * self.best - self.min_delta)  # NaN: False
+        self.best[improved] = value[improved]
+        self.best_epoch[improved] = run.epoch
+        return improved
+
+
+class EarlyStopping(_Monitor):
+    """Stop each member once ``monitor`` has not improved for ``patience`` epochs.
+
+    A member that stops is frozen (``run.active``); training ends when all have stopped.
+    With ``restore_best_weights`` every member gets back the weights (and batch norm
+    averages) of its own best epoch, when it stops and again at the end of training.
+    ``stopped_epoch`` ``(P,)`` is the epoch each member stopped (-1: it never did).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+        mode: str = "auto",
+    ) -> None:
+        super().__init__(monitor, mode, min_delta)
+        self.patience = check_int("patience", patience, minimum=0)
+        self.restore_best_weights = bool(restore_best_weights)
+
+    def on_train_begin(self, run):
+        super().on_train_begin(run)
+        self.wait = np.zeros(run.net.n_members, dtype=np.intp)
+        self.stopped_epoch = np.full(run.net.n_members, -1)
+        self.best_state = {k: v.copy() for k, v in run.net.population_state.items()}
+
+    def on_epoch_end(self, run, epoch, logs):
+        improved = self._improved(run, logs)
+        for k, v in run.net.population_state.items():
+            self.best_state[k][improved] = v[improved]
+        self.wait[improved] = 0
+        self.wait[run.active & ~improved] += 1
+        stop = run.active & (self.wait >= self.patience) & ~improved
+        if stop.any():
+            run.active[stop] = False
+            self.stopped_epoch[stop] = epoch
+            self._restore(run, stop)
+
+    def on_train_end(self, run):
+        self._restore(run, self.best_epoch >= 0)
+
+    def _restore(self, run: Run, members: np.ndarray) -> None:
+        if self.restore_best_weights:
+            for k, v in run.net.population_state.items():
+                v[members] = self.best_state[k][members]
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the network with :func:`save_weights` after each epoch.
+
+    With ``save_best_only`` the file holds each member's weights from ITS best epoch so far
+    (by ``monitor``), rewritten whenever any member improves; otherwise the current weights
+    are saved every epoch. ``path`` may contain ``{epoch}`` (1-based), e.g. ``"w{epoch:03d}.npz"``.
+    Load the file with :func:`load_weights`.
+    """
+
+    def __init__(
+        self, path, monitor: str = "val_loss", save_best_only: bool = True, mode: str = "auto"
+    ) -> None:
+        super().__init__(monitor, mode)
+        self.path = str(path)
+        self.save_best_only = bool(save_best_only)
+        _check_path(self.path.format(epoch=1))
+
+    def on_train_begin(self, run):
+        super().on_train_begin(run)
+        self.best_state = {k: v.copy() for k, v in run.net.population_state.items()}
+
+    def on_epoch_end(self, run, epoch, logs):
+        path = _check_path(self.path.format(epoch=epoch + 1))
+        if not self.save_best_only:
+            save_weights(run.net, path)
+            return
+        improved = self._improved(run, logs)
+        if improved.any():
+            for k, v in run.net.population_state.items():
+                self.best_state[k][improved] = v[improved]
+            _atomic_write(path, lambda fh: np.savez(fh, **self.best_state))
+
+
+class TerminateOnNaN(Callback):
+    """End the whole run at the first batch whose loss is NaN or infinite for any member.
+
+    The diverged members are frozen and flagged in ``history.diverged`` (so the loop's own
+    ``on_nonfinite="raise"`` does not raise); the others keep the weights they have.
+    """
+
+    def on_batch_end(self, run, batch, logs):
+        bad = run.active & ~np.isfinite(logs["loss"])
+        if bad.any():
+            run.active &= ~bad
+            run.history.diverged |= bad
+            run.stop = True
+
+
+# --- reporting ---------------------------------------------------------------------------
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs on ``file`` (stderr), showing the members' mean of each value.
+
+    Silent when ``file`` is not a terminal (logs, CI), unless ``disable=False`` forces it.
+    """
+
+    def __init__(self, file=None, disable: bool | None = None) -> None:
+        self.file = file
+        self.disable = disable
+        self.bar = None
+
+    def on_train_begin(self, run):
+        from tqdm.auto import tqdm
+
+        stream = sys.stderr if self.file is None else self.file
+        disable = self.disable
+        if disable is None:
+            disable = not (hasattr(stream, "isatty") and stream.isatty())
+        self.bar = tqdm(total=run.epochs, file=stream, disable=disable, unit="epoch")
+
+    def on_epoch_end(self, run, epoch, logs):
+        self.bar.set_postfix({k: f"{np.mean(v):.4f}" for k, v in logs.items()}, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, run):
+        self.bar.close()
+
+
+class CSVLogger(Callback):
+    """Write one row per epoch and member: ``epoch`` (0-based), ``member``, then every value.
+
+    The whole file is rewritten atomically after every epoch and at the end of training, so
+    it is complete and readable at any moment, also after an interruption.
+    """
+
+    def __init__(self, path) -> None:
+        self.path = _check_path(path)
+        self.rows: list[dict[str, float]] = []
+
+    def on_train_begin(self, run):
+        self.rows = []
+
+    def on_epoch_end(self, run, epoch, logs):
+        for p in range(run.net.n_members):
+            row = {"epoch": epoch, "member": p}
+            row.update({k: float(np.asarray(v)[p]) for k, v in logs.items()})
+            self.rows.append(row)
+        self._write()
+
+    def on_train_end(self, run):
+        self._write()
+
+    def _write(self) -> None:
+        fields: list[str] = []
+        for row in self.rows:
+            fields += [k for k in row if k not in fields]
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        data = text.getvalue().encode("utf-8")
+        _atomic_write(self.path, lambda fh: fh.write(data))
