@@ -261,6 +261,45 @@ def test_sweep_rejects_bad_input():
         nplt.plot_sweep([1, 2], [0.5, 0.6], reference=[1, 2, 3])
 
 
+def summary_row(hidden, mean, half, n=3):
+    """A row shaped like ``nnscratch.experiments.summarize`` output."""
+    nan = float("nan")
+    return {
+        "config": {"hidden": [hidden], "lr": 0.1},
+        "metric": "test_accuracy",
+        "confidence": 0.95,
+        "n": n,
+        "mean": mean,
+        "ci_low": mean - half if n > 1 else nan,
+        "ci_high": mean + half if n > 1 else nan,
+    }
+
+
+def test_summary_rows_become_a_sweep():
+    rows = [summary_row(8, 0.95, 0.01), summary_row(2, 0.88, 0.03), summary_row(4, 0.91, 0.02)]
+    rows.append({**summary_row(16, float("nan"), 0.0), "n": 0})  # every trial diverged
+    fig = nplt.plot_summary(rows)
+    (ax,) = fig.axes
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [2, 4, 8])
+    np.testing.assert_array_equal(line.get_ydata(), [0.88, 0.91, 0.95])
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert band.get_label() == "95% CI of the mean"
+    np.testing.assert_allclose(band.get_paths()[0].vertices[:, 1].min(), 0.85)
+    assert ax.get_xlabel() == "number of neurons" and ax.get_ylabel() == "test accuracy"
+
+
+def test_summary_without_intervals_and_bad_fields():
+    fig = nplt.plot_summary([summary_row(2, 0.9, 0, n=1), summary_row(4, 0.92, 0, n=1)])
+    assert not [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    with pytest.raises(ValueError, match="^field:"):
+        nplt.plot_summary([summary_row(2, 0.9, 0.01)], field="epochs")
+    with pytest.raises(ValueError, match="^summary:"):
+        nplt.plot_summary([])
+    with pytest.raises(ValueError, match="^summary:"):
+        nplt.plot_summary([0.9, 0.95])
+
+
 # --- decision boundary ------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from nnscratch.plots.boundary import plot_decision_boundary, probability_grid
 from nnscratch.plots.data import plot_dataset
 from nnscratch.plots.history import plot_history
 from nnscratch.plots.network import plot_network
-from nnscratch.plots.sweep import plot_sweep
+from nnscratch.plots.sweep import plot_summary, plot_sweep
 
 __all__ = [
     "CLASS_COLORS",
@@ -25,6 +25,7 @@ __all__ = [
     "plot_decision_boundary",
     "plot_history",
     "plot_network",
+    "plot_summary",
     "plot_sweep",
     "probability_grid",
     "record_snapshots",

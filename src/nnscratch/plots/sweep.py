@@ -98,3 +98,65 @@ def plot_sweep(
     ax.set_title(title if title is not None else f"{ylabel} against {xlabel}")
     ax.legend(loc="lower right", frameon=False)
     return fig
+
+
+def _field_value(config, field: str) -> float:
+    """A row's swept value: a number, or the width of a single hidden layer."""
+    values = config.to_dict() if hasattr(config, "to_dict") else config
+    if not isinstance(values, dict) or field not in values:
+        raise fail("field", "a field of every row's config", field)
+    value = values[field]
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise fail("field", "a field holding one number per row", value)
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise fail("field", "a numeric field", value)
+    return float(value)
+
+
+def plot_summary(
+    summary,
+    field: str = "hidden",
+    ax: Axes | None = None,
+    reference=None,
+    *,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """:func:`plot_sweep` from summary rows (``nnscratch.experiments.summarize``).
+
+    Each row holds ``config`` (the swept ``field`` in it), ``mean``, ``ci_low``, ``ci_high``,
+    ``confidence`` and ``metric``. Rows with no surviving trial (a NaN mean) are left out;
+    the band is drawn when every row has an interval (two or more trials).
+    """
+    if isinstance(summary, (str, bytes, dict)) or not hasattr(summary, "__iter__"):
+        raise fail("summary", "a list of summary rows (dicts)", summary)
+    rows = list(summary)
+    if not all(isinstance(row, dict) and "config" in row for row in rows):
+        raise fail("summary", "summary rows (dicts with config, mean, ci_low, ci_high)", summary)
+    rows = [row for row in rows if np.isfinite(row.get("mean", np.nan))]
+    if not rows:
+        raise fail("summary", "at least one row with a finite mean", summary)
+    values = [_field_value(row["config"], field) for row in rows]
+    mean = [row["mean"] for row in rows]
+    low = np.array([row.get("ci_low", np.nan) for row in rows], dtype=np.float64)
+    high = np.array([row.get("ci_high", np.nan) for row in rows], dtype=np.float64)
+    band = bool(np.all(np.isfinite(low)) and np.all(np.isfinite(high)))
+    level = rows[0].get("confidence")
+    metric = str(rows[0].get("metric", "metric")).replace("_", " ")
+    if xlabel is None:
+        xlabel = "number of neurons" if field == "hidden" else field.replace("_", " ")
+    return plot_sweep(
+        values,
+        mean,
+        low if band else None,
+        high if band else None,
+        xlabel=xlabel,
+        ylabel=ylabel if ylabel is not None else metric,
+        ax=ax,
+        reference=reference,
+        title=title,
+        band_label=f"{round(100 * level)}% CI of the mean" if level else "confidence interval",
+    )
