@@ -19,7 +19,7 @@ import numpy as np
 from nnscratch._validation import check_choice, check_int, check_range, fail
 from nnscratch.core.layers import BatchNorm, Dropout
 from nnscratch.core.losses import check_sample_weight
-from nnscratch.core.optim import SGD, Optimizer
+from nnscratch.core.optim import Adam, Optimizer
 from nnscratch.core.seeding import member_seeds, rng_for
 
 
@@ -188,7 +188,7 @@ def train(
 ) -> History:
     """Train ``net`` in place on ``(X, y)`` and return its :class:`History`.
 
-    ``optimizer`` defaults to ``SGD(lr=0.1)``; its per-member hyperparameters may differ.
+    ``optimizer`` defaults to a fresh ``Adam(lr=1e-3)``; per-member hyperparameters may differ.
     Training starts from the current weights, so a second call continues (a warm start);
     passing the same optimizer again keeps its state too.
     ``seed`` seeds the shuffles and dropout masks (an int, a ``SeedSequence`` or one per
@@ -203,7 +203,7 @@ def train(
     # --- check everything before any work ---
     epochs = check_int("epochs", epochs)
     batch_size = check_int("batch_size", batch_size)
-    optimizer = SGD(lr=0.1) if optimizer is None else optimizer
+    optimizer = Adam(lr=1e-3) if optimizer is None else optimizer
     if not isinstance(optimizer, Optimizer):
         raise fail("optimizer", "an nnscratch Optimizer (SGD, Adam, ...)", optimizer)
     X = net._check_X(X)
