@@ -363,6 +363,15 @@ def test_boundary_population_mean(moons, population):
     assert proba.min() >= filled.levels[0] and proba.max() <= filled.levels[-1]
 
 
+def test_boundary_mean_uses_every_member_by_default(moons):
+    X, y = moons
+    net = nns.MLP([2, 3, 2], seed=0, population=20)
+    fig = nplt.plot_decision_boundary(net, X, y, resolution=6, mode="mean")
+    assert "mean of 20 members" in fig.axes[0].get_title()
+    fig = nplt.plot_decision_boundary(net, X, y, resolution=6)  # grid: the first 16
+    assert len(only_figure_axes(fig)) == 16
+
+
 def test_boundary_three_classes():
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(c, 0.3, (20, 2)) for c in ([0, 0], [2, 0], [1, 2])])

@@ -32,16 +32,17 @@ def check_network(net, name: str = "net"):
     return net
 
 
-def _members(net, members) -> np.ndarray:
-    """Indices of the members to draw: ``members``, or the first ``MAX_PANELS``."""
+def _members(net, members, mode: str) -> np.ndarray:
+    """Indices of the members to draw: ``members``, else all (mean) or the first 16 (grid)."""
     P = getattr(net, "n_members", 1)
+    limit = MAX_PANELS if mode == "grid" else P
     if members is None:
-        return np.arange(min(P, MAX_PANELS))
+        return np.arange(min(P, limit))
     idx = np.asarray(members).reshape(-1)
     if idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= P:
         raise fail("members", f"member indices 0..{P - 1}", members)
-    if idx.size > MAX_PANELS:
-        raise fail("members", f"at most {MAX_PANELS} members", members)
+    if idx.size > limit:
+        raise fail("members", f"at most {MAX_PANELS} members for mode='grid'", members)
     return idx
 
 
@@ -141,14 +142,14 @@ def plot_decision_boundary(
 
     Two classes show ``P(class 1)`` as a filled contour (and the 0.5 boundary); more
     classes show the predicted class. For a population, ``mode="grid"`` draws one panel per
-    member (``members``, or the first 16) and ``mode="mean"`` one panel of the members'
-    mean probability. Titles give the accuracy on ``(X, y)``.
+    member (``members``, or the first 16) and ``mode="mean"`` one panel of the mean
+    probability of ``members`` (all of them by default). Titles give the accuracy on ``(X, y)``.
     """
     check_network(net)
     X, y = check_xy(X, y)
     mode = check_choice("mode", mode, MODES)
     resolution = check_int("resolution", resolution, minimum=2)
-    idx = _members(net, members)
+    idx = _members(net, members, mode)
     P = getattr(net, "n_members", 1)
     if P > 1 and not np.array_equal(idx, np.arange(P)):
         net = net.select(idx)  # evaluate only the members drawn
