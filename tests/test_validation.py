@@ -230,6 +230,18 @@ def test_member_and_select_indices():
         net.select([])
     with pytest.raises(ValueError, match=r"^members: expected member indices 0\.\.1, got \[2\]"):
         net.select([2])
+    # no silent casts: 1.5 is not member 1, a boolean mask is not a list of indices
+    with pytest.raises(ValueError, match=r"^members: expected member indices 0\.\.1, got \[1\.5\]"):
+        net.select([1.5])
+    with pytest.raises(ValueError, match=r"^members: expected member indices 0\.\.1, got .*bool"):
+        net.select(np.array([True, False]))
+    assert net.select(np.array([1], dtype=np.uint8)).population == 1
+
+
+def test_width_without_a_hidden_layer_is_refused():
+    with pytest.raises(ValueError, match=r"^width: expected .*got 2$"):
+        nns.MLP([3, 4], width=2)
+    assert nns.MLP([3, 4], seed=0).params["W1"].shape == (3, 4)
 
 
 # --- the helpers themselves -------------------------------------------------------------------

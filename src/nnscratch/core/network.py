@@ -120,7 +120,9 @@ class MLP:
         if w.ndim == 1:
             w = np.repeat(w[:, None], len(hidden), axis=1)
         expected = f"integers 1..hidden size, of shape ({P},) or ({P}, {len(hidden)})"
-        if w.shape != full.shape or w.dtype.kind not in "iu" or np.any(w < 1) or np.any(w > full):
+        # no hidden layer, nothing to mask; compare values only once the shape is right
+        bad = not hidden or w.shape != full.shape or w.dtype.kind not in "iu"
+        if bad or np.any(w < 1) or np.any(w > full):
             raise fail("width", expected, width)
         return w.astype(np.intp)
 
@@ -307,9 +309,12 @@ class MLP:
 
     def select(self, members) -> MLP:
         """A new population of the given members (an index sequence), parameters copied."""
-        idx = np.asarray(members, dtype=np.intp).reshape(-1)
-        if idx.size == 0 or idx.min() < 0 or idx.max() >= self.n_members:
+        idx = np.asarray(members).reshape(-1)
+        # integers only: casting would turn 1.5 into 1 and a boolean mask into indices 0/1
+        integers = idx.size > 0 and idx.dtype.kind in "iu"
+        if not integers or idx.min() < 0 or idx.max() >= self.n_members:
             raise fail("members", f"member indices 0..{self.n_members - 1}", members)
+        idx = idx.astype(np.intp)
         new = copy.copy(self)
         new.loss_fn = copy.copy(self.loss_fn)  # its forward cache is per network
         new.population = int(idx.size)
