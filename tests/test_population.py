@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import make_blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nnscratch as nns
 from nnscratch.core.init import Normal
@@ -239,3 +241,28 @@ def test_width_with_a_single_network():
     alone.fit(X, y, epochs=2, batch_size=6, seed=[1])
     np.testing.assert_allclose(padded.predict_proba(X), alone.predict_proba(X), **TOL)
     assert np.all(padded.params["W1"][:, 3:] == 0)
+
+
+# --- the contract as a property ----------------------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    P=st.integers(1, 3),
+    n=st.integers(2, 17),
+    batch_size=st.integers(1, 9),
+    hidden=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
+def test_property_population_equals_members(P, n, batch_size, hidden, seed, data):
+    widths = data.draw(st.lists(st.integers(1, hidden), min_size=P, max_size=P))
+    X, y = make_blobs(n=n, n_features=2, n_classes=3, seed=seed % 1000)
+    init_seeds = [seed + p for p in range(P)]
+    fit_seeds = [seed + 100 + p for p in range(P)]
+    pop = nns.MLP([2, hidden, 3], population=P, seed=init_seeds, width=widths)
+    pop.fit(X, y, epochs=2, batch_size=batch_size, seed=fit_seeds)
+    for p in range(P):
+        single = nns.MLP([2, widths[p], 3], seed=[init_seeds[p]])
+        single.fit(X, y, epochs=2, batch_size=batch_size, seed=[fit_seeds[p]])
+        np.testing.assert_allclose(pop.predict_proba(X)[p], single.predict_proba(X), **TOL)
