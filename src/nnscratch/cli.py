@@ -1,0 +1,520 @@
+"""The ``nnscratch`` command line: reproduce the tutorial, train, repeat, sweep.
+
+    nnscratch reproduce [--out DIR]          the tutorial's experiments and figures, as a report
+    nnscratch train [--hidden 64] ...        one network (or --population N) on a data set
+    nnscratch experiment --trials N ...      N trials of one configuration, summarised
+    nnscratch sweep --hidden 3:40 ...        a grid of configurations, N trials each
+
+Every command takes ``--seed``, ``--json`` (machine-readable output on stdout) and
+``--quiet``. Bad input prints one line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nnscratch._io import check_writable
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+RECORD_SUFFIXES = (".json", ".csv")
+
+
+class UsageError(ValueError):
+    """Bad command-line input; reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``nnscratch sweep: error: ...`` on stderr, status 2."""
+
+    def error(self, message: str):  # argparse's own errors (unknown options, bad types)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --- argument types ---------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def _layers(text: str) -> tuple[int, ...]:
+    """``64`` or ``64,32``: the hidden layer widths of one network."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected hidden widths like 64 or 64,32 (integers >= 1), got {text!r}"
+        ) from None
+    if any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"expected hidden widths >= 1, got {text!r}")
+    return widths
+
+
+def parse_values(text: str, kind: type = int) -> list:
+    """Sweep values: ``start:stop[:step]`` (stop excluded, as Python's ``range``) or ``a,b,c``.
+
+    ``kind`` is ``int`` or ``float``; every value must be > 0. ``3:40`` gives 3, 4, ..., 39;
+    ``0.1:0.5:0.1`` gives 0.1, 0.2, 0.3, 0.4.
+    """
+    what = "integers >= 1" if kind is int else "numbers > 0"
+    accepted = f"start:stop[:step] with start < stop, or a comma list (of {what})"
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) not in (2, 3):
+                raise ValueError
+            start, stop = kind(parts[0]), kind(parts[1])
+            step = kind(parts[2]) if len(parts) == 3 else kind(1)
+            if not (step > 0 and start < stop):
+                raise ValueError
+            if kind is int:
+                values = list(range(start, stop, step))
+            else:
+                count = math.ceil((stop - start) / step - 1e-9)  # stop excluded
+                values = [round(start + k * step, 12) for k in range(count)]
+        else:
+            values = [kind(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {accepted}, got {text!r}") from None
+    if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
+        raise argparse.ArgumentTypeError(f"expected {accepted}, got {text!r}")
+    return values
+
+
+def _int_values(text: str) -> list[int]:
+    return parse_values(text, int)
+
+
+def _float_values(text: str) -> list[float]:
+    return parse_values(text, float)
+
+
+def _choice(names: Sequence[str], what: str):
+    def parse(text: str) -> str:
+        if text not in names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r}; accepted: {', '.join(sorted(names))}"
+            )
+        return text
+
+    return parse
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=_seed, default=0, help="root seed (default: 0)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _model_options(p: argparse.ArgumentParser, hidden: bool = True) -> None:
+    from nnscratch.core.activations import available_activations
+    from nnscratch.core.init import available_initializers
+    from nnscratch.data import DATASETS
+
+    p.add_argument(
+        "--data",
+        type=_choice(list(DATASETS), "data set"),
+        default="moons",
+        help=f"built-in data set: {', '.join(DATASETS)} (default: moons)",
+    )
+    if hidden:
+        p.add_argument(
+            "--hidden",
+            type=_layers,
+            default=(64,),
+            help="hidden layer widths, e.g. 64 or 64,32 (default: 64)",
+        )
+    p.add_argument(
+        "--activation",
+        type=_choice(available_activations(), "activation"),
+        default="relu",
+        help="hidden activation (default: relu)",
+    )
+    p.add_argument(
+        "--init",
+        type=_choice(available_initializers(), "initialiser"),
+        default="he",
+        help="weight initialiser (default: he)",
+    )
+    p.add_argument("--epochs", type=_positive_int, default=10, help="epochs (default: 10)")
+    p.add_argument(
+        "--optimizer", default="sgd", help="sgd, adagrad, rmsprop, adam or adamw (default: sgd)"
+    )
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nnscratch",
+        description="Neural networks from scratch in NumPy, population-first.",
+    )
+    from nnscratch import __version__
+
+    parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser(
+        "reproduce",
+        help="re-run every experiment and figure of the tutorial",
+        description="Re-run the tutorial's experiments and figures with its settings; write "
+        "DIR/index.html, DIR/results.json and the figures, and print a summary with timings.",
+    )
+    p.add_argument(
+        "--out",
+        default="nnscratch-report",
+        metavar="DIR",
+        help="report folder (default: ./nnscratch-report)",
+    )
+    p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)  # tests only
+    _common(p)
+
+    p = sub.add_parser(
+        "train",
+        help="train one network (or a population) and report its accuracy",
+        description="Train one network, or --population N independent ones, on a built-in "
+        "data set; print per-epoch progress and the final train/test accuracy.",
+    )
+    _model_options(p)
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="(default: 32)")
+    p.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
+    p.add_argument(
+        "--population",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="train N independent networks at once",
+    )
+    p.add_argument("--plot", metavar="FILE", help="save the decision boundary (.png/.svg/.pdf)")
+    _common(p)
+
+    p = sub.add_parser(
+        "experiment",
+        help="N independent trials of one configuration, summarised",
+        description="Train --trials N independent networks of one configuration as one "
+        "population; print mean, sample std (ddof=1) and a 95%% Student-t interval.",
+    )
+    _model_options(p)
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="(default: 32)")
+    p.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
+    p.add_argument("--trials", type=_positive_int, default=10, help="(default: 10)")
+    p.add_argument("--out", metavar="FILE", help="save the records (.json or .csv)")
+    _common(p)
+
+    p = sub.add_parser(
+        "sweep",
+        help="a grid of configurations, N trials each",
+        description="Sweep hidden width, learning rate and batch size (each a range "
+        "start:stop[:step], stop excluded, or a comma list), --trials N each; configurations "
+        "that can share one population train together.",
+    )
+    _model_options(p, hidden=False)
+    p.add_argument(
+        "--hidden",
+        type=_int_values,
+        default=[64],
+        help="hidden widths, e.g. 3:40 or 8,16,32 (default: 64)",
+    )
+    p.add_argument(
+        "--layers",
+        type=_positive_int,
+        default=1,
+        help="hidden layers, each of the swept width (default: 1)",
+    )
+    p.add_argument(
+        "--lr",
+        type=_float_values,
+        default=[0.1],
+        help="learning rates, e.g. 0.01,0.1,1 (default: 0.1)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_int_values,
+        default=[32],
+        help="batch sizes, e.g. 16,32,64 (default: 32)",
+    )
+    p.add_argument("--trials", type=_positive_int, default=3, help="(default: 3)")
+    p.add_argument("--plot", metavar="FILE", help="save the sweep plot (.png/.svg/.pdf)")
+    p.add_argument("--out", metavar="FILE", help="save the records (.json or .csv)")
+    _common(p)
+    return parser
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _output_path(path: str | None, option: str, suffixes: Sequence[str]) -> Path | None:
+    """Check an output file before any work: known suffix, writable place."""
+    if path is None:
+        return None
+    if Path(path).suffix.lower() not in suffixes:
+        raise UsageError(
+            f"{option}: expected a file name ending in {', '.join(suffixes)}, got {path!r}"
+        )
+    return check_writable(path, option)
+
+
+def _config(args, **fields):
+    from nnscratch.experiments import Config
+
+    return Config(
+        activation=args.activation,
+        init=args.init,
+        optimizer=args.optimizer,
+        epochs=args.epochs,
+        dtype=args.dtype,
+        **fields,
+    )
+
+
+def _print_json(payload) -> None:
+    from nnscratch.experiments.records import json_safe
+
+    print(json.dumps(json_safe(payload), indent=1, allow_nan=False))
+
+
+def _say(args, text: str) -> None:
+    """Progress text: on stdout, unless --json (stdout is for JSON) or --quiet."""
+    if not args.quiet:
+        print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_reproduce(args) -> int:
+    from nnscratch.report import prepare_output, reproduce, summary_table
+
+    prepare_output(args.out)
+    results = reproduce(
+        args.out,
+        seed=args.seed,
+        quick=args.quick,
+        quiet=args.quiet,
+        log=lambda text: _say(args, text),
+    )
+    if args.json:
+        _print_json(results)
+    else:
+        print(summary_table(results))
+        print(f"report: {Path(args.out) / 'index.html'}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from nnscratch.core.seeding import child
+    from nnscratch.core.train import Callback
+    from nnscratch.experiments.config import make_optimizer
+    from nnscratch.experiments.runner import build_network, load_data
+
+    plot = _output_path(args.plot, "--plot", PLOT_SUFFIXES)
+    config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
+    X_train, X_test, y_train, y_test = load_data(args.data)
+    if plot is not None and X_train.shape[1] != 2:
+        raise UsageError(
+            f"--plot: expected a data set with 2 features, got {args.data!r} with "
+            f"{X_train.shape[1]}"
+        )
+    K = max(2, int(max(y_train.max(), y_test.max())) + 1)
+    P = args.population
+    seed = np.random.SeedSequence(args.seed)
+    net = build_network(
+        config if P is None else [config] * P,
+        X_train.shape[1],
+        K,
+        seed if P is None else [child(seed, p) for p in range(P)],
+    )
+
+    class _Print(Callback):
+        def on_epoch_end(self, run, epoch, logs) -> None:
+            parts = [f"epoch {epoch + 1}/{run.epochs}"]
+            for key, value in logs.items():
+                mean = float(np.mean(value))
+                parts.append(f"{key} {mean:.4f}" + (" (mean)" if np.size(value) > 1 else ""))
+            _say(args, "  ".join(parts))
+
+    start = time.perf_counter()
+    history = net.fit(
+        X_train,
+        y_train,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        optimizer=make_optimizer(config.optimizer, config.lr),
+        validation_data=(X_test, y_test),
+        callbacks=[_Print()],
+    )
+    seconds = time.perf_counter() - start
+    train_acc = np.atleast_1d(net.score(X_train, y_train))  # (P,)
+    test_acc = np.atleast_1d(net.score(X_test, y_test))
+    if plot is not None:
+        from nnscratch.plots import plot_decision_boundary, save_figure
+
+        mode = "mean" if P else "grid"
+        save_figure(plot_decision_boundary(net, X_test, y_test, mode=mode), plot)
+    if args.json:
+        single = P is None
+        _print_json(
+            {
+                "config": config.to_dict(),
+                "data": args.data,
+                "seed": args.seed,
+                "population": P,
+                "train_accuracy": float(train_acc[0]) if single else train_acc.tolist(),
+                "test_accuracy": float(test_acc[0]) if single else test_acc.tolist(),
+                "history": history.to_dict(),
+                "seconds": seconds,
+            }
+        )
+        return 0
+    if P is None:
+        print(
+            f"train accuracy {train_acc[0]:.4f}  test accuracy {test_acc[0]:.4f}  ({seconds:.2f} s)"
+        )
+    else:
+        print(
+            f"{P} networks: train accuracy {train_acc.mean():.4f} ± {train_acc.std():.4f}  "
+            f"test accuracy {test_acc.mean():.4f} ± {test_acc.std():.4f} (mean ± std, "
+            f"ddof=0)  ({seconds:.2f} s)"
+        )
+    if plot is not None:
+        print(f"decision boundary: {plot}")
+    return 0
+
+
+def _report_records(args, records, out: Path | None, vary=None) -> None:
+    from nnscratch.experiments import format_summary, save_records, summarize
+
+    summary = summarize(records)
+    if out is not None:
+        save_records(records, out)
+    if args.json:
+        _print_json({"records": [r.to_dict() for r in records], "summary": summary})
+        return
+    print(format_summary(summary, vary))
+    seconds = sum(r.seconds for r in records)
+    print(f"{len(records)} trials in {seconds:.2f} s")
+    if out is not None:
+        print(f"records: {out}")
+
+
+def cmd_experiment(args) -> int:
+    from nnscratch.experiments import repeat
+
+    out = _output_path(args.out, "--out", RECORD_SUFFIXES)
+    config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
+    records = repeat(config, trials=args.trials, data=args.data, seed=args.seed, quiet=args.quiet)
+    _report_records(args, records, out, vary=["hidden"])
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from nnscratch.experiments import summarize, sweep
+
+    out = _output_path(args.out, "--out", RECORD_SUFFIXES)
+    plot = _output_path(args.plot, "--plot", PLOT_SUFFIXES)
+    grid = {
+        "hidden": [(w,) * args.layers for w in args.hidden],
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+    }
+    axes = [name for name, values in grid.items() if len(values) > 1]
+    if plot is not None and len(axes) > 1:
+        raise UsageError(
+            f"--plot: expected one swept option (a single line), got {len(axes)}: {', '.join(axes)}"
+        )
+    base = _config(args)
+    records = sweep(
+        grid, trials=args.trials, base=base, data=args.data, seed=args.seed, quiet=args.quiet
+    )
+    if plot is not None:
+        from nnscratch.plots import plot_sweep, save_figure
+
+        axis = axes[0] if axes else "hidden"
+        summary = summarize(records)
+        x = [row["config"][axis] for row in summary]
+        x = [v[0] for v in x] if axis == "hidden" else x
+        band = np.array([[row["ci_low"], row["ci_high"]] for row in summary]).T  # (2,C)
+        band = band if np.all(np.isfinite(band)) else [None, None]
+        labels = {"hidden": "number of neurons", "lr": "learning rate", "batch_size": "batch size"}
+        fig = plot_sweep(
+            x,
+            [row["mean"] for row in summary],
+            band[0],
+            band[1],
+            xlabel=labels[axis],
+            ylabel="test accuracy",
+            band_label=f"95% CI (Student t, {args.trials} trials)",
+        )
+        save_figure(fig, plot)
+    _report_records(args, records, out, vary=axes or ["hidden"])
+    if plot is not None and not args.json:
+        print(f"plot: {plot}")
+    return 0
+
+
+COMMANDS = {
+    "reproduce": cmd_reproduce,
+    "train": cmd_train,
+    "experiment": cmd_experiment,
+    "sweep": cmd_sweep,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 2 bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+    try:
+        return COMMANDS[args.command](args)
+    except ValueError as error:  # bad input found by the library: one line, status 2
+        message = " ".join(str(error).split())
+        print(f"nnscratch {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a file that could not be written after all
+        where = f": {error.filename}" if error.filename else ""
+        print(f"nnscratch {args.command}: error: {error.strerror or error}{where}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
