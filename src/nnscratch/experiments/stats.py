@@ -61,18 +61,21 @@ def betainc(a: float, b: float, x: float) -> float:
     """The regularised incomplete beta function ``I_x(a, b)`` for ``a, b > 0``, ``0 <= x <= 1``."""
     if not (a > 0 and b > 0 and 0.0 <= x <= 1.0):
         raise ValueError(f"betainc: expected a > 0, b > 0, 0 <= x <= 1, got {a}, {b}, {x}")
-    if x == 0.0 or x == 1.0:
-        return x
+    return _betainc(a, b, x, 1.0 - x)
+
+
+def _betainc(a: float, b: float, x: float, y: float) -> float:
+    """``I_x(a, b)`` given both ``x`` and ``y = 1 - x`` (each accurate, as the caller knows it)."""
+    if x == 0.0 or y == 0.0:
+        return 0.0 if x == 0.0 else 1.0
     log_front = (
-        a * math.log(x)
-        + b * math.log1p(-x)
-        - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
+        a * math.log(x) + b * math.log(y) - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
     )
     front = math.exp(log_front)
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _beta_continued_fraction(x, a, b) / a
     # symmetry I_x(a, b) = 1 - I_{1-x}(b, a) keeps the fraction in its fast region
-    return 1.0 - front * _beta_continued_fraction(1.0 - x, b, a) / b
+    return 1.0 - front * _beta_continued_fraction(y, b, a) / b
 
 
 def t_cdf(t: float, df: float) -> float:
@@ -80,7 +83,8 @@ def t_cdf(t: float, df: float) -> float:
     df = float(check_positive("df", df))
     if math.isinf(t):
         return 1.0 if t > 0 else 0.0
-    upper = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))  # P(T > |t|)
+    # x = df / (df + t^2) and 1 - x = t^2 / (df + t^2), each without cancellation
+    upper = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t), t * t / (df + t * t))  # P(T > |t|)
     return 1.0 - upper if t >= 0 else upper
 
 
