@@ -1,0 +1,244 @@
+"""The ``nnscratch`` command line, run in-process through ``main([...])``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnscratch.cli import main, parse_values
+from nnscratch.experiments import load_records
+
+FAST = ["--epochs", "1", "--hidden", "4", "--batch-size", "64"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_for_every_command(capsys):
+    for command in ([], ["reproduce"], ["train"], ["experiment"], ["sweep"]):
+        code, out, _ = run(capsys, *command, "--help")
+        assert code == 0
+        assert "usage: nnscratch" in out
+    assert "--quick" not in run(capsys, "reproduce", "--help")[1]  # a test switch, not shown
+
+
+@pytest.mark.parametrize(
+    "text, kind, expected",
+    [
+        ("3:7", int, [3, 4, 5, 6]),
+        ("3:10:3", int, [3, 6, 9]),
+        ("8,16,32", int, [8, 16, 32]),
+        ("64", int, [64]),
+        ("0.1,1", float, [0.1, 1.0]),
+        ("0.1:0.5:0.1", float, [0.1, 0.2, 0.3, 0.4]),
+    ],
+)
+def test_parse_values(text, kind, expected):
+    assert parse_values(text, kind) == expected
+
+
+def test_train_prints_progress_and_accuracy(capsys, tmp_path):
+    plot = tmp_path / "boundary.png"
+    code, out, err = run(capsys, "train", *FAST, "--epochs", "2", "--plot", str(plot))
+    assert code == 0, err
+    assert "epoch 1/2" in out and "epoch 2/2" in out
+    assert "test accuracy" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_json_population(capsys):
+    code, out, err = run(capsys, "train", *FAST, "--population", "3", "--json", "--seed", "4")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["population"] == 3 and len(payload["test_accuracy"]) == 3
+    assert payload["config"]["hidden"] == [4]
+    assert len(payload["history"]["loss"]) == 1  # one epoch of (P,) values
+    assert "epoch 1/1" in err  # progress goes to stderr when stdout carries JSON
+
+
+def test_train_single_equals_member_zero_of_population(capsys):
+    single = json.loads(run(capsys, "train", *FAST, "--json", "--seed", "8")[1])
+    pop = json.loads(run(capsys, "train", *FAST, "--json", "--seed", "8", "--population", "2")[1])
+    assert single["test_accuracy"] == pytest.approx(pop["test_accuracy"][0], abs=1e-12)
+
+
+def test_train_quiet_prints_only_the_result(capsys):
+    code, out, err = run(capsys, "train", *FAST, "--quiet")
+    assert code == 0 and "epoch" not in out + err
+    assert "test accuracy" in out
+
+
+def test_experiment_json_and_records_file(capsys, tmp_path):
+    out_file = tmp_path / "records.csv"
+    code, out, _ = run(
+        capsys,
+        "experiment",
+        *FAST,
+        "--trials",
+        "3",
+        "--json",
+        "--seed",
+        "2",
+        "--out",
+        str(out_file),
+    )
+    assert code == 0
+    payload = json.loads(out)
+    assert len(payload["records"]) == 3 and len(payload["summary"]) == 1
+    row = payload["summary"][0]
+    assert row["n"] == 3 and row["ci_low"] <= row["mean"] <= row["ci_high"]
+    accs = [r["test_accuracy"] for r in payload["records"]]
+    assert row["mean"] == pytest.approx(sum(accs) / 3, abs=1e-12)
+    assert [r.test_accuracy for r in load_records(out_file)] == accs
+    # same seed, same numbers
+    again = json.loads(
+        run(capsys, "experiment", *FAST, "--trials", "3", "--json", "--seed", "2")[1]
+    )
+    assert [r["test_accuracy"] for r in again["records"]] == accs
+
+
+def test_experiment_prints_the_summary_table(capsys):
+    code, out, _ = run(capsys, "experiment", *FAST, "--trials", "2", "--quiet")
+    assert code == 0
+    assert "95% CI" in out and "mean" in out and "std" in out
+
+
+def test_sweep_json_plot_and_out(capsys, tmp_path):
+    plot, out_file = tmp_path / "sweep.png", tmp_path / "sweep.json"
+    code, out, err = run(
+        capsys,
+        "sweep",
+        "--hidden",
+        "3:6",
+        "--trials",
+        "2",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--json",
+        "--plot",
+        str(plot),
+        "--out",
+        str(out_file),
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert len(payload["records"]) == 3 * 2
+    assert [row["config"]["hidden"] for row in payload["summary"]] == [[3], [4], [5]]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(load_records(out_file)) == 6
+
+
+def test_sweep_grid_over_several_options(capsys):
+    code, out, _ = run(
+        capsys,
+        "sweep",
+        "--hidden",
+        "3,5",
+        "--lr",
+        "0.1,0.2",
+        "--batch-size",
+        "32,64",
+        "--trials",
+        "1",
+        "--epochs",
+        "1",
+        "--json",
+        "--layers",
+        "2",
+    )
+    assert code == 0
+    payload = json.loads(out)
+    assert len(payload["records"]) == 8
+    assert payload["records"][0]["config"]["hidden"] == [3, 3]
+    assert all(row["std"] is None for row in payload["summary"])  # one trial: NaN -> null
+
+
+def test_sweep_table(capsys):
+    code, out, _ = run(
+        capsys, "sweep", "--hidden", "3:5", "--trials", "2", "--epochs", "1", "--quiet"
+    )
+    assert code == 0 and "hidden" in out and "95% CI" in out
+
+
+BAD = [
+    ["sweep", "--hidden", "40:3"],
+    ["sweep", "--hidden", "a:b"],
+    ["sweep", "--hidden", "3:40:0"],
+    ["sweep", "--lr", "0.1,-1"],
+    ["sweep", "--batch-size", "0"],
+    ["experiment", "--trials", "0"],
+    ["experiment", "--trials", "-2"],
+    ["train", "--epochs", "0"],
+    ["train", "--batch-size", "-5"],
+    ["train", "--lr", "0"],
+    ["train", "--lr", "inf"],
+    ["train", "--hidden", "64,x"],
+    ["train", "--data", "nope"],
+    ["train", "--activation", "nope"],
+    ["train", "--optimizer", "nope"],
+    ["train", "--seed", "-1"],
+    ["train", "--bogus"],
+    ["train", "--plot", "boundary.txt"],
+    ["train", "--plot", "x.png", "--data", "digits"],
+    ["experiment", "--out", "records.xml"],
+    ["sweep", "--hidden", "3,4", "--lr", "0.1,0.2", "--plot", "s.png"],
+    ["frobnicate"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD, ids=lambda a: " ".join(a))
+def test_bad_input_one_line_exit_2(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "error" in lines[0] and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_unwritable_output_paths(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for argv in (
+        ["experiment", "--trials", "1", "--out", str(blocker / "r.json")],
+        ["sweep", "--plot", str(tmp_path / "missing" / "s.png")],
+        ["train", "--plot", str(tmp_path)],
+        ["reproduce", "--quick", "--out", str(blocker / "report")],
+        ["reproduce", "--quick", "--out", str(blocker)],
+    ):
+        code, out, err = (
+            run(capsys, *argv, "--epochs", "1") if argv[0] != "reproduce" else run(capsys, *argv)
+        )
+        assert code == 2, argv
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_the_installed_script_runs():
+    script = Path(sys.executable).with_name("nnscratch")
+    if not script.exists():
+        pytest.skip("the nnscratch console script is not installed next to this Python")
+    done = subprocess.run(
+        [str(script), "train", *FAST, "--json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert 0.0 <= json.loads(done.stdout)["test_accuracy"] <= 1.0
+    bad = subprocess.run(
+        [str(script), "sweep", "--hidden", "40:3"], capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
