@@ -415,3 +415,33 @@ def test_check_writable(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="does not exist"):
         check_writable(tmp_path / "file" / "x.json")
+
+
+# --- progress bar -----------------------------------------------------------------------------
+
+
+class _Terminal:
+    """A stand-in stderr that claims to be a terminal and keeps what is written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None: ...
+
+
+def test_progress_bar_only_on_a_terminal_and_not_when_quiet(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    repeat(TINY, trials=2, data=DATA, seed=0)
+    assert "epoch" in terminal.text  # tqdm drew a bar counting epochs
+    quiet = _Terminal()
+    monkeypatch.setattr("sys.stderr", quiet)
+    repeat(TINY, trials=2, data=DATA, seed=0, quiet=True)
+    assert quiet.text == ""

@@ -83,7 +83,7 @@ class _EpochTicker(Callback):
 
 def _progress(total: int, quiet: bool, desc: str):
     """A tqdm bar on stderr, silent when ``quiet`` or when stderr is not a terminal."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     disable = quiet or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
     return tqdm(total=total, desc=desc, unit="epoch", file=sys.stderr, disable=disable, leave=False)
