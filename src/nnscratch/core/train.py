@@ -228,7 +228,9 @@ def train(
         if isinstance(layer, Dropout):
             layer.rngs = [rng_for(s, "dropout", call) for s in seeds]
     params, state = net.population_params, net.population_state
-    weighted_mean = w is not None and net.loss_fn.reduction == "mean"
+    mean = net.loss_fn.reduction == "mean"
+    weighted_mean = w is not None and mean
+    penalized = net.penalized  # decided once: a run without penalties pays nothing for them
     run = Run(net, optimizer, History(P), epochs, active=np.ones(P, dtype=bool))
     held = None  # frozen members' parameters and buffers, written back after every update
     for cb in callbacks:
@@ -251,7 +253,7 @@ def train(
                 # --- forward ---
                 z = net.forward(xb)  # (P,n,K)
                 loss = net.loss_fn.forward(z, yb, wb)  # (P,)
-                if net.penalized:
+                if penalized:
                     loss = loss + net.penalty()
                 # --- backward ---
                 net.backward(net.loss_fn.backward())
@@ -261,7 +263,7 @@ def train(
                     _restore(state, held)
                 # --- running means ---
                 n_batch = wb.sum(axis=-1) if weighted_mean else idx.shape[1]
-                loss_sum += loss * n_batch if net.loss_fn.reduction == "mean" else loss
+                loss_sum += loss * n_batch if mean else loss
                 seen += wb.sum(axis=-1) if w is not None else idx.shape[1]
                 if net.loss_fn.classifier:
                     correct += net.loss_fn.hits(z, yb).sum(axis=-1)
