@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --- shared pieces-----------------------------------------------------------------------------
+# --- shared pieces ----------------------------------------------------------------------------
 
 
 def _output_path(path: str | None, option: str, suffixes: Sequence[str]) -> Path | None:
