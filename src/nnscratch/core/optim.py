@@ -178,8 +178,7 @@ class Optimizer:
         self.state = {k: {n: np.array(a) for n, a in s.items()} for k, s in d["state"].items()}
 
     def __repr__(self) -> str:
-        names = [n for n in (*self._ranges, *self._flags) if not n.startswith("beta")]
-        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in (*self._ranges, *self._flags))
         return f"{type(self).__name__}({args})"
 
 
