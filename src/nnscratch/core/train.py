@@ -131,10 +131,12 @@ def _split(net, X, y, w, validation_data, validation_split, seeds):
 
 
 def _evaluate(net, X, y, w) -> dict[str, np.ndarray]:
-    """Loss (with penalties) and, for a classifier, accuracy per member, in evaluation mode."""
+    """Loss per example (with penalties) and, for a classifier, accuracy per member."""
     net.train_mode(False)
     z = net.forward(X)  # (P,N,K)
     logs = {"val_loss": net.loss_fn.forward(z, y, w)}
+    if net.loss_fn.reduction == "sum":  # per example, on the training loss's scale
+        logs["val_loss"] = logs["val_loss"] / (z.shape[-2] if w is None else w.sum(axis=-1))
     if net.penalized:
         logs["val_loss"] = logs["val_loss"] + net.penalty()
     if net.loss_fn.classifier:
@@ -185,6 +187,7 @@ def train(
     shuffle: bool = True,
     verbose: bool = False,
     on_nonfinite: str = "raise",
+    engine: str = "auto",
 ) -> History:
     """Train ``net`` in place on ``(X, y)`` and return its :class:`History`.
 
@@ -199,6 +202,10 @@ def train(
     infinite, ``"raise"`` a :class:`NonFiniteError`, or ``"stop"`` (freeze) that member, flag
     it in ``history.diverged`` and let the others finish. Ctrl-C ends training after the
     current batch and returns the history so far with ``history.interrupted = True``.
+    ``engine``: ``"numpy"`` runs the loop below; ``"numba"`` runs each epoch through the
+    compiled kernel of :mod:`nnscratch.accel` (plain SGD on a softmax MLP; an error if the
+    run is not one it covers); ``"auto"`` (default) uses the kernel where it applies and
+    numba is installed. Both give the same results to rounding.
     """
     # --- check everything before any work ---
     epochs = check_int("epochs", epochs)
@@ -210,6 +217,7 @@ def train(
     y = net._check_y(y, X.shape[0])
     w = check_sample_weight(sample_weight, X.shape[0])
     on_nonfinite = check_choice("on_nonfinite", on_nonfinite, {"raise", "stop"})
+    engine = check_choice("engine", engine, {"auto", "numpy", "numba"})
     P = net.n_members
     n_fits = getattr(net, "_n_fits", 0) + 1  # counted below, once the call is known valid
     if seed is None:
@@ -232,9 +240,11 @@ def train(
     weighted_mean = w is not None and mean
     penalized = net.penalized  # decided once: a run without penalties pays nothing for them
     run = Run(net, optimizer, History(P), epochs, active=np.ones(P, dtype=bool))
+    fast_epoch = _fast_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size)
     held = None  # frozen members' parameters and buffers, written back after every update
     for cb in callbacks:
         cb.on_train_begin(run)
+    held = _hold(state, run.active, held)  # members frozen before the first step stay put
 
     with _interruptible(run):  # Ctrl-C: stop after the current batch, keep what is done
         for epoch in range(epochs):
@@ -244,39 +254,44 @@ def train(
                 order = np.stack([rows[p, r.permutation(n_rows)] for p, r in enumerate(shufflers)])
             else:
                 order = rows
-            net.train_mode(True)
-            loss_sum, seen, correct, n_seen = np.zeros(P), np.zeros(P), np.zeros(P), 0
-            for batch, start in enumerate(range(0, n_rows, batch_size)):
-                idx = order[:, start : start + batch_size]  # (P,n)
-                xb, yb = X[idx], y[idx]  # (P,n,D), (P,n) or (P,n,K)
-                wb = None if w is None else w[idx]  # (P,n)
-                # --- forward ---
-                z = net.forward(xb)  # (P,n,K)
-                loss = net.loss_fn.forward(z, yb, wb)  # (P,)
-                if penalized:
-                    loss = loss + net.penalty()
-                # --- backward ---
-                net.backward(net.loss_fn.backward())
-                # --- update ---
-                optimizer.step(params, net.population_grads())
-                if held is not None:
-                    _restore(state, held)
-                # --- running means ---
-                n_batch = wb.sum(axis=-1) if weighted_mean else idx.shape[1]
-                loss_sum += loss * n_batch if mean else loss
-                seen += wb.sum(axis=-1) if w is not None else idx.shape[1]
-                if net.loss_fn.classifier:
-                    correct += net.loss_fn.hits(z, yb).sum(axis=-1)
-                n_seen += idx.shape[1]
-                for cb in callbacks:
-                    cb.on_batch_end(run, batch, {"loss": loss})
-                # --- diverged? (raise, or freeze) ---
-                _check_finite(run, ~np.isfinite(loss), on_nonfinite)
-                held = _hold(state, run.active, held)
-                if run.interrupt_requested:
-                    raise KeyboardInterrupt
-                if run.stop or not run.active.any():
-                    break
+            if fast_epoch is not None:  # the same epoch, compiled (nnscratch.accel)
+                loss_sum, correct = fast_epoch(order, run.active)
+                seen = n_seen = n_rows
+                _check_finite(run, ~np.isfinite(loss_sum), on_nonfinite)
+            else:
+                net.train_mode(True)
+                loss_sum, seen, correct, n_seen = np.zeros(P), np.zeros(P), np.zeros(P), 0
+                for batch, start in enumerate(range(0, n_rows, batch_size)):
+                    idx = order[:, start : start + batch_size]  # (P,n)
+                    xb, yb = X[idx], y[idx]  # (P,n,D), (P,n) or (P,n,K)
+                    wb = None if w is None else w[idx]  # (P,n)
+                    # --- forward ---
+                    z = net.forward(xb)  # (P,n,K)
+                    loss = net.loss_fn.forward(z, yb, wb)  # (P,)
+                    if penalized:
+                        loss = loss + net.penalty()
+                    # --- backward ---
+                    net.backward(net.loss_fn.backward())
+                    # --- update ---
+                    optimizer.step(params, net.population_grads())
+                    if held is not None:
+                        _restore(state, held)
+                    # --- running means ---
+                    n_batch = wb.sum(axis=-1) if weighted_mean else idx.shape[1]
+                    loss_sum += loss * n_batch if mean else loss
+                    seen += wb.sum(axis=-1) if w is not None else idx.shape[1]
+                    if net.loss_fn.classifier:
+                        correct += net.loss_fn.hits(z, yb).sum(axis=-1)
+                    n_seen += idx.shape[1]
+                    for cb in callbacks:
+                        cb.on_batch_end(run, batch, {"loss": loss})
+                    # --- diverged? (raise, or freeze) ---
+                    _check_finite(run, ~np.isfinite(loss), on_nonfinite)
+                    held = _hold(state, run.active, held)
+                    if run.interrupt_requested:
+                        raise KeyboardInterrupt
+                    if run.stop or not run.active.any():
+                        break
             # --- evaluate ---
             logs = {"loss": loss_sum / seen}
             if net.loss_fn.classifier:
@@ -299,6 +314,20 @@ def train(
     for cb in callbacks:
         cb.on_train_end(run)
     return run.history
+
+
+def _fast_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size):
+    """The compiled epoch of :mod:`nnscratch.accel` when it applies, else ``None``."""
+    if engine == "numpy":
+        return None
+    from nnscratch import accel  # optional: needs numba, imported only when asked for
+
+    why = accel.unsupported(net, y, w, optimizer, callbacks)
+    if why is None:
+        return accel.epoch_runner(net, X, y, optimizer, batch_size)
+    if engine == "numba":
+        raise fail("engine", "'auto' or 'numpy' for this run (" + why + ")", engine)
+    return None
 
 
 def _finite_members(params) -> np.ndarray:

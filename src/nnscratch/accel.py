@@ -1,0 +1,113 @@
+"""An optional compiled fast path for plain SGD on softmax MLPs (needs ``numba``).
+
+The NumPy training loop in :mod:`nnscratch.core.train` is the reference and the default.
+For small networks its cost is not arithmetic but the fixed price of each NumPy call, paid
+for every layer of every minibatch step; a population amortises that price over its members,
+but a single network, or a population of tiny networks, still spends most of its time in
+call overhead. This module compiles ONE EPOCH of the same algorithm (the same permutation
+per member, the same contiguous minibatches, the same gradients, the same update) into a
+loop over members, run in parallel threads, each member's steps done with plain loops over
+only its active units.
+
+It is used automatically by ``fit`` when ``numba`` is installed (``pip install
+"nnscratch[fast]"``) and the run is one it covers: dense layers with an ``identity``,
+``relu``, ``leaky_relu``, ``tanh`` or ``sigmoid`` activation, softmax cross-entropy with
+integer labels (no smoothing, no weights), plain ``SGD`` (no momentum, weight decay or
+clipping), no dropout, batch norm, penalties or per-batch callbacks. Anything else, or
+``engine="numpy"``, runs the NumPy loop. Results agree with the NumPy loop to rounding
+(tests pin them); the exact floating-point order of the sums differs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+#: Activation codes understood by the kernel, by activation name.
+ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
+
+
+def available() -> bool:
+    """True when numba can be imported (without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
+    """Why the kernel cannot run this training, or ``None`` when it can."""
+    from nnscratch.core.layers import ActivationLayer, Dense
+    from nnscratch.core.losses import SoftmaxCrossEntropy
+    from nnscratch.core.optim import SGD
+    from nnscratch.core.train import Callback
+
+    if not available():
+        return "numba is not installed"
+    if any(type(layer) not in (Dense, ActivationLayer) for layer in net.layers):
+        return "dropout and batch norm run on the NumPy loop"
+    if any(layer.l1 is not None or layer.l2 is not None for layer in net.dense_layers):
+        return "weight penalties run on the NumPy loop"
+    if not all(v.flags.c_contiguous for v in net.population_params.values()):
+        return "parameters are not C-contiguous arrays"
+    if net.activation.name not in ACTIVATIONS:
+        return f"activation {net.activation.name!r} is not compiled"
+    loss = net.loss_fn
+    if (
+        type(loss) is not SoftmaxCrossEntropy
+        or loss.label_smoothing
+        or loss.class_weight is not None
+    ):
+        return "only plain softmax cross-entropy is compiled"
+    if y.ndim != 1 or sample_weight is not None:
+        return "only integer labels without sample weights are compiled"
+    if (
+        type(optimizer) is not SGD
+        or optimizer.clip_norm is not None
+        or np.any(optimizer.momentum)
+        or np.any(optimizer.weight_decay)
+        or optimizer.nesterov
+    ):
+        return "only plain SGD (no momentum, weight decay or clipping) is compiled"
+    if any(type(cb).on_batch_end is not Callback.on_batch_end for cb in callbacks):
+        return "a callback watches every batch"
+    return None
+
+
+def epoch_runner(net, X, y, optimizer, batch_size: int):
+    """``run(order, active) -> (summed loss, hits)``: one compiled epoch per call."""
+    from nnscratch._kernels import sgd_epoch  # imports numba; compiled once, then cached
+    from nnscratch.core.optim import per_member
+
+    P = net.n_members
+    dense = net.dense_layers
+    X = np.ascontiguousarray(X)
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
+    widths = widths.astype(np.int64)
+    mean = net.loss_fn.reduction == "mean"
+
+    def run(order: np.ndarray, active: np.ndarray):
+        # read every call: a schedule may change lr between epochs
+        Ws = tuple(layer.params["W"] for layer in dense)
+        bs = tuple(layer.params["b"] for layer in dense)
+        lr = np.empty(P, dtype=X.dtype)  # writable, contiguous: one compiled signature
+        lr[:] = np.ravel(per_member(optimizer.lr, Ws[0], name="lr"))
+        out = np.zeros((P, 2))
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        sgd_epoch(
+            X,
+            y,
+            order,
+            Ws,
+            bs,
+            lr,
+            widths,
+            batch_size,
+            mean,
+            ACTIVATIONS[net.activation.name],
+            np.ascontiguousarray(active),
+            out,
+        )
+        optimizer.t += -(-order.shape[1] // batch_size)  # the steps the NumPy loop counts
+        return out[:, 0], out[:, 1]
+
+    return run

@@ -1,0 +1,164 @@
+"""The compiled epoch (nnscratch.accel) is pinned to the NumPy loop, the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnscratch as nns
+from nnscratch import accel
+from nnscratch import tutorial as T
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(61, 3))  # 61 rows: batches of 7 leave a short last one
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int) + (X[:, 2] > 1)
+    return X, y
+
+
+def _pair(sizes, data, engine_kwargs=None, **net_kwargs):
+    """The same network trained by both engines; returns both nets and histories."""
+    X, y = data
+    fit = {"epochs": 3, "batch_size": 7, "optimizer_lr": 0.05, "seed": 4, **(engine_kwargs or {})}
+    lr = fit.pop("optimizer_lr")
+    out = []
+    for engine in ("numpy", "numba"):
+        net = nns.MLP(sizes, seed=1, **net_kwargs)
+        history = net.fit(X, y, optimizer=nns.SGD(lr=lr), engine=engine, **fit)
+        out.append((net, history))
+    return out
+
+
+@pytest.mark.parametrize(
+    "sizes, kwargs",
+    [
+        ([3, 8, 3], {"activation": "relu"}),
+        ([3, 8, 3], {"activation": "relu", "population": 4}),
+        ([3, 6, 5, 3], {"activation": "tanh", "population": 3}),
+        ([3, 5, 5, 5, 3], {"activation": "sigmoid", "population": 2}),
+        ([3, 7, 3], {"activation": "leaky_relu", "population": 2}),
+        ([3, 7, 3], {"activation": "identity"}),
+        ([3, 9, 3], {"population": 3, "width": [2, 9, 5]}),
+        ([3, 9, 6, 3], {"population": 2, "width": [[4, 6], [9, 2]]}),
+        ([3, 8, 3], {"population": 2, "loss": nns.SoftmaxCrossEntropy(reduction="sum")}),
+        ([3, 8, 3], {"population": 2, "dtype": np.float32}),
+    ],
+)
+def test_compiled_epoch_equals_numpy_loop(sizes, kwargs, data):
+    (a, ha), (b, hb) = _pair(sizes, data, **kwargs)
+    tol = 1e-5 if kwargs.get("dtype") == np.float32 else 1e-12
+    for key, value in a.population_params.items():
+        assert b.population_params[key].dtype == value.dtype
+        np.testing.assert_allclose(b.population_params[key], value, rtol=tol, atol=tol)
+    np.testing.assert_allclose(hb["loss"], ha["loss"], rtol=tol, atol=tol)
+    np.testing.assert_array_equal(hb["accuracy"], ha["accuracy"])
+
+
+def test_per_member_learning_rates_and_step_count(data):
+    X, y = data
+    lrs = np.array([0.3, 0.03, 0.003])
+    nets, optimizers = [], []
+    for engine in ("numpy", "numba"):
+        net = nns.MLP([3, 6, 3], population=3, seed=2)
+        opt = nns.SGD(lr=lrs)
+        net.fit(X, y, epochs=2, batch_size=10, optimizer=opt, seed=1, engine=engine)
+        nets.append(net)
+        optimizers.append(opt)
+    for key, value in nets[0].population_params.items():
+        np.testing.assert_allclose(nets[1].population_params[key], value, rtol=1e-12, atol=1e-13)
+    assert optimizers[0].t == optimizers[1].t == 2 * 7  # 61 rows, batch 10: 7 steps an epoch
+
+
+def test_masked_units_stay_zero(data):
+    X, y = data
+    net = nns.MLP([3, 9, 3], population=3, seed=0, width=[2, 9, 4])
+    net.fit(X, y, epochs=2, batch_size=8, optimizer=nns.SGD(lr=0.1), engine="numba")
+    W1, b1, W2 = net.params["W1"], net.params["b1"], net.params["W2"]
+    assert np.all(W1[0, :, 2:] == 0) and np.all(b1[0, 2:] == 0) and np.all(W2[0, 2:] == 0)
+    assert np.all(W1[2, :, 4:] == 0) and np.all(W2[2, 4:] == 0)
+
+
+def test_tutorial_results_agree_across_engines():
+    X_train, X_test, y_train, y_test = T.load_moons()
+    X_train, y_train = X_train[:600], y_train[:600]
+    results = []
+    for engine in ("numpy", "numba"):
+        net = T._tutorial_mlp(2, 16, 2, seed=3, population=5)
+        net.fit(
+            X_train, y_train, epochs=3, batch_size=10, optimizer=nns.SGD(lr=1e-4), engine=engine
+        )
+        results.append(net.score(X_test, y_test))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_frozen_members_do_not_move(engine, data):
+    X, y = data
+
+    class FreezeFirst(nns.Callback):
+        def on_train_begin(self, run):
+            run.active[0] = False
+
+    net = nns.MLP([3, 6, 3], population=2, seed=0)
+    before = {k: v.copy() for k, v in net.params.items()}
+    net.fit(
+        X,
+        y,
+        epochs=2,
+        batch_size=8,
+        optimizer=nns.SGD(lr=0.1),
+        engine=engine,
+        callbacks=[FreezeFirst()],
+    )
+    for key, value in before.items():
+        np.testing.assert_array_equal(net.params[key][0], value[0])
+        assert not np.array_equal(net.params[key][1], value[1])
+
+
+@pytest.mark.parametrize(
+    "net_kwargs, fit_kwargs, reason",
+    [
+        ({"dropout": 0.2}, {}, "dropout"),
+        ({"l2": 0.1}, {}, "penalties"),
+        ({"activation": "gelu"}, {}, "gelu"),
+        ({}, {"optimizer": nns.Adam()}, "plain SGD"),
+        ({}, {"optimizer": nns.SGD(lr=0.1, momentum=0.9)}, "plain SGD"),
+        ({"loss": nns.SoftmaxCrossEntropy(label_smoothing=0.1)}, {}, "cross-entropy"),
+        ({}, {"sample_weight": np.ones(61)}, "sample weights"),
+    ],
+)
+def test_numba_engine_refuses_what_it_does_not_compile(net_kwargs, fit_kwargs, reason, data):
+    X, y = data
+    fit_kwargs = {"optimizer": nns.SGD(lr=0.1), **fit_kwargs}
+    net = nns.MLP([3, 6, 3], seed=0, **net_kwargs)
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=f"engine.*{reason}"):
+        net.fit(X, y, epochs=1, engine="numba", **fit_kwargs)
+    for key, value in before.items():
+        np.testing.assert_array_equal(net.params[key], value)
+    # "auto" falls back to the NumPy loop and trains
+    net.fit(X, y, epochs=1, engine="auto", **fit_kwargs)
+
+
+def test_batch_callbacks_use_the_numpy_loop(data):
+    X, y = data
+    seen = []
+
+    class Count(nns.Callback):
+        def on_batch_end(self, run, batch, logs):
+            seen.append(batch)
+
+    net = nns.MLP([3, 6, 3], seed=0)
+    assert accel.unsupported(net, y, None, nns.SGD(lr=0.1), [Count()]) is not None
+    net.fit(X, y, epochs=1, batch_size=10, optimizer=nns.SGD(lr=0.1), callbacks=[Count()])
+    assert seen == list(range(7))
+
+
+def test_unknown_engine_is_refused(data):
+    X, y = data
+    with pytest.raises(ValueError, match="engine"):
+        nns.MLP([3, 4, 3]).fit(X, y, engine="cuda")
