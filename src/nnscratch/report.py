@@ -284,11 +284,7 @@ def reproduce(
             plots.plot_decision_boundary(net, X_test, y_test, resolution=150),
             "decision_boundary.png",
         )
-        curves = {key: keep.history[key] for key in keep.history.keys()}  # (epochs, 1) each
-        # the loop reports the training loss per example but a summed loss's validation
-        # value as a sum over the test set: put both on the per-example scale
-        curves["val_loss"] = curves["val_loss"] / X_test.shape[0]
-        save(plots.plot_history(curves), "training_curves.png")
+        save(plots.plot_history(keep.history), "training_curves.png")
         plots.animate_decision_boundary(X_test, y_test, snapshots, out / "training.gif", fps=3)
         files["training"] = "training.gif"
     animation = {"epochs": s.animation_epochs, "test_accuracy": float(net.score(X_test, y_test))}
