@@ -27,8 +27,9 @@ def child(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
 def _as_seed_sequence(seed, name: str) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-                        and seed >= 0):
+    if seed is None or (
+        isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0
+    ):
         return np.random.SeedSequence(None if seed is None else int(seed))
     raise fail(name, "a non-negative integer, a SeedSequence or None", seed)
 
