@@ -12,20 +12,34 @@ import numpy as np
 # --- softmax family ----------------------------------------------------------------------
 
 
+def row_max(z: np.ndarray) -> np.ndarray:
+    """The maximum over the last axis, keeping it: ``(..., K) -> (..., 1)``.
+
+    For a few classes, K - 1 element-wise maxima over whole columns are several times faster
+    than NumPy's ``max(axis=-1)``, which runs one tiny reduction per row.
+    """
+    if z.shape[-1] > 16:
+        return z.max(axis=-1, keepdims=True)
+    m = z[..., :1].copy()
+    for k in range(1, z.shape[-1]):
+        np.maximum(m, z[..., k : k + 1], out=m)
+    return m
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax, eq. (1): ``y_k = exp(z_k) / sum_i exp(z_i)``.
 
     Subtracting the row maximum first, eq. (2), changes nothing mathematically and keeps
     ``exp`` from overflowing.
     """
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e = np.exp(z - row_max(z))
     e /= e.sum(axis=-1, keepdims=True)
     return e
 
 
 def logsumexp(z: np.ndarray) -> np.ndarray:
     """``log(sum_k exp(z_k))`` over the last axis, stable for large ``z``; keeps the axis."""
-    m = z.max(axis=-1, keepdims=True)
+    m = row_max(z)
     return m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
@@ -72,8 +86,8 @@ def relu(a):
 
 
 def relu_grad(a, h):
-    """Eq. (4)/(17): the gate ``I[a > 0]``."""
-    return (a > 0).astype(a.dtype)
+    """Eq. (4)/(17): the gate ``I[a > 0]``, as booleans (multiplying by them is the cast)."""
+    return a > 0
 
 
 def leaky_relu(a, slope=0.01):

@@ -149,7 +149,7 @@ class MLP:
         dropout_rngs = [rng_for(s, "dropout") for s in self.seeds]
         layers: list[Layer] = []
         for k in range(n_layers):
-            layers.append(Dense(Ws[k], bs[k], l2=l2, l1=l1))
+            layers.append(Dense(Ws[k], bs[k], l2=l2, l1=l1, input_grad=k > 0))
             if k < n_layers - 1:
                 H = sizes[k + 1]
                 if self.batch_norm:
