@@ -58,7 +58,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
         a = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # pre-activations a[l+1]
         d = np.zeros((batch_size, Hmax), X.dtype)  # dL/da of the current layer
         d_prev = np.zeros((batch_size, Hmax), X.dtype)
-        g = np.zeros((Hmax, Hmax), X.dtype)  # a weight gradient, stored (out, in)
+        g = np.zeros((Hmax, Hmax), X.dtype)  # a weight gradient
         gb = np.zeros(Hmax, X.dtype)
         Wt = np.zeros((Hmax, Hmax), X.dtype)  # W transposed, for narrow layers
         step = lr[p]
@@ -76,23 +76,30 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
             for layer in range(L):
                 W, b = Ws[layer][p], bs[layer][p]
                 din, dout = widths[p, layer], widths[p, layer + 1]
-                for i in range(n):
-                    if dout >= din:  # wide: a_i = b + sum_c h_ic W_c (rows of W)
+                hin, aout = h[layer], a[layer + 1]
+                # loop orders keep the longer of din/dout innermost, over contiguous memory
+                if dout >= din:  # wide: a_i = b + sum_c h_ic W_c, rows of W
+                    for i in range(n):
                         for j in range(dout):
-                            a[layer + 1, i, j] = b[j]
+                            aout[i, j] = b[j]
                         for c in range(din):
-                            hv = h[layer, i, c]
+                            hv = hin[i, c]
                             for j in range(dout):
-                                a[layer + 1, i, j] += hv * W[c, j]
-                    else:  # narrow: a_ij = b_j + dot(h_i, column j of W)
+                                aout[i, j] += hv * W[c, j]
+                else:  # narrow: a_ij = b_j + dot(h_i, row j of W^T)
+                    for j in range(dout):
+                        for c in range(din):
+                            Wt[j, c] = W[c, j]
+                    for i in range(n):
                         for j in range(dout):
                             acc = 0.0
                             for c in range(din):
-                                acc += h[layer, i, c] * W[c, j]
-                            a[layer + 1, i, j] = acc + b[j]
-                    if layer < L - 1:
+                                acc += hin[i, c] * Wt[j, c]
+                            aout[i, j] = acc + b[j]
+                if layer < L - 1:
+                    for i in range(n):
                         for j in range(dout):
-                            h[layer + 1, i, j] = act(a[layer + 1, i, j], kind)
+                            h[layer + 1, i, j] = act(aout[i, j], kind)
             # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
             for i in range(n):
                 z = a[L, i]
@@ -114,32 +121,59 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
             for layer in range(L - 1, -1, -1):
                 W, b = Ws[layer][p], bs[layer][p]
                 din, dout = widths[p, layer], widths[p, layer + 1]
-                if layer > 0:  # d_prev = (d W^T) * f'(a), with W before its update
+                hin, ain = h[layer], a[layer]
+                wide = dout >= din
+                if layer > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
+                    if wide:  # dot products along rows of W
+                        for i in range(n):
+                            for c in range(din):
+                                acc = 0.0
+                                for j in range(dout):
+                                    acc += d[i, j] * W[c, j]
+                                d_prev[i, c] = acc * act_grad(ain[i, c], hin[i, c], kind)
+                    else:  # sums of rows of W^T
+                        for j in range(dout):
+                            for c in range(din):
+                                Wt[j, c] = W[c, j]
+                        for i in range(n):
+                            for c in range(din):
+                                d_prev[i, c] = 0.0
+                            for j in range(dout):
+                                dv = d[i, j]
+                                for c in range(din):
+                                    d_prev[i, c] += dv * Wt[j, c]
+                            for c in range(din):
+                                d_prev[i, c] *= act_grad(ain[i, c], hin[i, c], kind)
+                # dW = h^T d and db = column sums of d, eq. (15)/(16); g is (in, out) when
+                # wide, (out, in) when narrow, so the inner loop runs over the longer side
+                for j in range(dout):
+                    gb[j] = 0.0
+                rows, cols = (din, dout) if wide else (dout, din)
+                for r in range(rows):
+                    for c in range(cols):
+                        g[r, c] = 0.0
+                for i in range(n):
                     for j in range(dout):
+                        gb[j] += d[i, j]
+                    if wide:
                         for c in range(din):
-                            Wt[j, c] = W[c, j]
-                    for i in range(n):
-                        for c in range(din):
-                            d_prev[i, c] = 0.0
+                            hv = hin[i, c]
+                            for j in range(dout):
+                                g[c, j] += hv * d[i, j]
+                    else:
                         for j in range(dout):
                             dv = d[i, j]
                             for c in range(din):
-                                d_prev[i, c] += dv * Wt[j, c]
-                        for c in range(din):
-                            d_prev[i, c] *= act_grad(a[layer, i, c], h[layer, i, c], kind)
-                for j in range(dout):  # dW = h^T d, db = column sums of d, eq. (15)/(16)
-                    gb[j] = 0.0
+                                g[j, c] += dv * hin[i, c]
+                # eq. (7): theta := theta - lr * grad
+                if wide:
                     for c in range(din):
-                        g[j, c] = 0.0
-                for i in range(n):
-                    for j in range(dout):
-                        dv = d[i, j]
-                        gb[j] += dv
-                        for c in range(din):
-                            g[j, c] += dv * h[layer, i, c]
-                for c in range(din):  # eq. (7): theta := theta - lr * grad
-                    for j in range(dout):
-                        W[c, j] -= step * g[j, c]
+                        for j in range(dout):
+                            W[c, j] -= step * g[c, j]
+                else:
+                    for c in range(din):
+                        for j in range(dout):
+                            W[c, j] -= step * g[j, c]
                 for j in range(dout):
                     b[j] -= step * gb[j]
                 if layer > 0:
