@@ -1,0 +1,1 @@
+"""Benchmarks: nnscratch against plain NumPy, PyTorch and scikit-learn (see ``run.py``)."""

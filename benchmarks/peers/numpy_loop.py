@@ -1,0 +1,226 @@
+"""Plain NumPy peers: the tutorial's algorithm one network at a time, and a bare epoch.
+
+``init_network``/``forward``/``backward``/``sgd``/``fit``/``test``: the tutorial's code style
+(a dict of weights, a Python loop over experiments and over widths), with a vectorised
+softmax. This is the reference every speed-up is quoted against: what the tutorial's user
+runs. Model, eq. (6): ``A1 = X W1 + b1; Z1 = max(0, A1); A2 = Z1 W2 + b2; Z2 = softmax(A2)``;
+gradients eq. (14)-(17), SUMMED over the minibatch (``reduction="sum"``) as the tutorial
+trains, or averaged (``"mean"``) for the Adam workload.
+
+``BareMLP``: one epoch of minibatch SGD for a ReLU MLP with softmax cross-entropy (mean),
+written as tightly as plain NumPy allows (preallocated buffers, ``out=`` everywhere, in-place
+ReLU): the floor a NumPy implementation can reach on a matrix-multiply-bound problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+ALPHA = 1e-4  # the tutorial's learning rate
+
+
+# --- the tutorial's functions ------------------------------------------------------------
+
+
+def softmax(a: np.ndarray) -> np.ndarray:
+    """Row-wise softmax with the row maximum subtracted, eq. (1)/(2)."""
+    e = np.exp(a - a.max(axis=1, keepdims=True))  # (N,K)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def one_hot(labels: np.ndarray, n_class: int) -> np.ndarray:
+    return np.eye(n_class)[labels]  # (N,K)
+
+
+def init_network(
+    rng: np.random.Generator, n_features: int = 2, n_class: int = 2, n_hidden: int = 64
+) -> dict[str, np.ndarray]:
+    """Every entry ``randn`` (std 1, biases too), as the tutorial draws them."""
+    return {
+        "W1": rng.standard_normal((n_features, n_hidden)),
+        "b1": rng.standard_normal(n_hidden),
+        "W2": rng.standard_normal((n_hidden, n_class)),
+        "b2": rng.standard_normal(n_class),
+    }
+
+
+def forward(model: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(Z1, Z2)``: hidden activations ``(N, H)`` and probabilities ``(N, K)``, eq. (6)."""
+    a1 = X @ model["W1"] + model["b1"]  # (N,H)
+    z1 = np.maximum(a1, 0)
+    a2 = z1 @ model["W2"] + model["b2"]  # (N,K)
+    return z1, softmax(a2)
+
+
+def backward(model: dict, X: np.ndarray, Y: np.ndarray, reduction: str = "sum") -> dict:
+    """True gradients of the cross-entropy (summed or averaged over the batch), eq. (14)-(17)."""
+    z1, z2 = forward(model, X)
+    d2 = z2 - Y  # (N,K), eq. (14)
+    if reduction == "mean":
+        d2 /= X.shape[0]
+    d1 = (d2 @ model["W2"].T) * (z1 > 0)  # (N,H), gate eq. (17)
+    return {"W1": X.T @ d1, "b1": d1.sum(axis=0), "W2": z1.T @ d2, "b2": d2.sum(axis=0)}
+
+
+def sgd(model: dict, X: np.ndarray, Y: np.ndarray, alpha: float = ALPHA) -> None:
+    """``theta := theta - alpha * grad``, eq. (7), in place."""
+    grads = backward(model, X, Y)
+    for key in model:
+        model[key] -= alpha * grads[key]
+
+
+def fit(
+    model: dict,
+    X: np.ndarray,
+    Y: np.ndarray,
+    batch_size: int,
+    iter_num: int,
+    rng: np.random.Generator | None = None,
+    perms: Sequence[np.ndarray] | None = None,
+) -> dict:
+    """``iter_num`` epochs: a fresh permutation each (``perms[e]`` when given, else drawn
+    from ``rng``), contiguous slices of ``batch_size``, the short last one included."""
+    n = X.shape[0]
+    for epoch in range(iter_num):
+        perm = perms[epoch] if perms is not None else rng.permutation(n)
+        Xs, Ys = X[perm], Y[perm]
+        for start in range(0, n, batch_size):
+            sgd(model, Xs[start : start + batch_size], Ys[start : start + batch_size])
+    return model
+
+
+def accuracy(model: dict, X: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(forward(model, X)[1].argmax(axis=1) == y))
+
+
+def test(X_train, y_train, X_test, y_test, batch_size, iter_num, n_experiment, rng) -> np.ndarray:
+    """The tutorial's ``test``: ``n_experiment`` networks trained one after another."""
+    Y = one_hot(y_train, 2)
+    acc = []
+    for _ in range(n_experiment):
+        model = init_network(rng)
+        fit(model, X_train, Y, batch_size, iter_num, rng)
+        acc.append(accuracy(model, X_test, y_test))
+    return np.array(acc)
+
+
+test.__test__ = False
+
+
+def test_widths(X_train, y_train, X_test, y_test, widths, rng, batch_size=10, iter_num=100):
+    """The tutorial's ``test_class`` loop: one network per entry of ``widths``, in turn."""
+    Y = one_hot(y_train, 2)
+    acc = []
+    for h in widths:
+        model = init_network(rng, n_hidden=int(h))
+        fit(model, X_train, Y, batch_size, iter_num, rng)
+        acc.append(accuracy(model, X_test, y_test))
+    return np.array(acc)
+
+
+# --- Adam, the same dict style (workload W4) ---------------------------------------------
+
+
+def he_network(rng: np.random.Generator, sizes: Sequence[int]) -> dict[str, np.ndarray]:
+    """He-normal weights ``N(0, 2 / fan_in)`` and zero biases for a two-layer network."""
+    D, H, K = sizes
+    return {
+        "W1": np.sqrt(2.0 / D) * rng.standard_normal((D, H)),
+        "b1": np.zeros(H),
+        "W2": np.sqrt(2.0 / H) * rng.standard_normal((H, K)),
+        "b2": np.zeros(K),
+    }
+
+
+def fit_adam(model, X, Y, batch_size, iter_num, rng, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """Minibatch Adam (Kingma & Ba, 2015) on the mean cross-entropy, dicts of moments."""
+    b1, b2 = betas
+    m = {k: np.zeros_like(v) for k, v in model.items()}
+    v = {k: np.zeros_like(w) for k, w in model.items()}
+    t, n = 0, X.shape[0]
+    for _ in range(iter_num):
+        perm = rng.permutation(n)
+        Xs, Ys = X[perm], Y[perm]
+        for start in range(0, n, batch_size):
+            grads = backward(
+                model,
+                Xs[start : start + batch_size],
+                Ys[start : start + batch_size],
+                reduction="mean",
+            )
+            t += 1
+            for k in model:
+                g = grads[k]
+                m[k] = b1 * m[k] + (1 - b1) * g
+                v[k] = b2 * v[k] + (1 - b2) * g * g
+                denom = np.sqrt(v[k]) / np.sqrt(1 - b2**t) + eps
+                model[k] -= lr / (1 - b1**t) * m[k] / denom
+    return model
+
+
+# --- the bare floor (workload W5) --------------------------------------------------------
+
+
+class BareMLP:
+    """A ReLU MLP with softmax cross-entropy (mean), minibatch SGD, preallocated buffers.
+
+    ``Ws[l]`` ``(D_l, H_l)`` and ``bs[l]`` ``(H_l,)`` are updated in place. The first layer's
+    ``dx`` is never computed (nothing needs it).
+    """
+
+    def __init__(self, Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], batch_size: int):
+        self.Ws, self.bs, self.B = list(Ws), list(bs), batch_size
+        dt = self.Ws[0].dtype
+        B = batch_size
+        self.x = np.empty((B, self.Ws[0].shape[0]), dtype=dt)  # (B,D) gathered rows
+        self.h = [np.empty((B, W.shape[1]), dtype=dt) for W in self.Ws]  # (B,H_l) outputs
+        self.dh = [np.empty((B, W.shape[0]), dtype=dt) for W in self.Ws]  # (B,D_l) input grads
+        self.gate = [np.empty((B, W.shape[0]), dtype=bool) for W in self.Ws]
+        self.dW = [np.empty_like(W) for W in self.Ws]
+        self.db = [np.empty_like(b) for b in self.bs]
+        self.rows = np.arange(B)
+
+    def epoch(self, X: np.ndarray, y: np.ndarray, perm: np.ndarray, lr: float) -> None:
+        """One pass over ``X`` in the order ``perm``, batches of ``B``, short last included."""
+        Ws, bs, L = self.Ws, self.bs, len(self.Ws)
+        lr = Ws[0].dtype.type(lr)
+        for start in range(0, X.shape[0], self.B):
+            idx = perm[start : start + self.B]
+            n = idx.shape[0]
+            x = self.x[:n]
+            np.take(X, idx, axis=0, out=x)  # (n,D)
+            # forward
+            inputs = [x]
+            for k in range(L):
+                a = self.h[k][:n]
+                np.matmul(inputs[-1], Ws[k], out=a)  # (n,H_k)
+                a += bs[k]
+                if k < L - 1:
+                    np.maximum(a, 0, out=a)  # ReLU in place: a > 0 exactly where relu(a) > 0
+                inputs.append(a)
+            # softmax cross-entropy, mean over the batch: dz = (softmax(z) - onehot) / n
+            dz = inputs[-1]  # (n,K)
+            dz -= dz.max(axis=1, keepdims=True)
+            np.exp(dz, out=dz)
+            dz /= dz.sum(axis=1, keepdims=True)
+            dz[self.rows[:n], y[idx]] -= 1
+            dz *= dz.dtype.type(1.0 / n)
+            # backward and update, last layer first (dx uses W before its update)
+            for k in range(L - 1, -1, -1):
+                h_in = inputs[k]  # (n,D_k)
+                np.matmul(h_in.T, dz, out=self.dW[k])  # (D_k,H_k)
+                np.sum(dz, axis=0, out=self.db[k])
+                if k > 0:
+                    dh = self.dh[k][:n]
+                    np.matmul(dz, Ws[k].T, out=dh)  # (n,D_k)
+                    gate = self.gate[k][:n]
+                    np.greater(h_in, 0, out=gate)
+                    np.multiply(dh, gate, out=dh)
+                self.dW[k] *= lr
+                Ws[k] -= self.dW[k]
+                self.db[k] *= lr
+                bs[k] -= self.db[k]
+                if k > 0:
+                    dz = dh

@@ -1,0 +1,207 @@
+"""The benchmark peers compute what nnscratch computes, so their timings compare like with like.
+
+The tutorial-style NumPy loop equals nnscratch step for step (same initial weights, same
+per-epoch permutations) to 1e-12; the bare float32 epoch equals nnscratch's epoch to float32
+rounding; PyTorch and scikit-learn peers (skipped when missing) learn the moons as well.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+
+import numpy as np
+import pytest
+from benchmarks.peers import numpy_loop as nl
+from benchmarks.workloads import WORKLOADS, dense_flops, subsample
+
+import nnscratch as nns
+from nnscratch import tutorial
+from nnscratch.core.init import Normal
+from nnscratch.core.seeding import member_seeds, rng_for
+from nnscratch.core.train import train
+
+# Where ``fit`` has a compiled engine beside the NumPy loop, these tests pin the NumPy loop
+# (the compiled one is pinned against it by its own tests, and compiling takes seconds).
+HAS_ENGINE = "engine" in inspect.signature(train).parameters
+ENGINE = {"engine": "numpy"} if HAS_ENGINE else {}
+
+
+@pytest.fixture(scope="module")
+def moons_small():
+    """95 training rows of the tutorial's moons (batch 10 leaves a short last batch of 5)."""
+    X_train, X_test, y_train, y_test = tutorial.load_moons()
+    return X_train[:95], X_test[:300], y_train[:95], y_test[:300]
+
+
+def tutorial_net(seed, hidden=64):
+    return nns.MLP(
+        [2, hidden, 2],
+        init=Normal(1.0),
+        bias_init=Normal(1.0),
+        loss=nns.SoftmaxCrossEntropy(reduction="sum"),
+        seed=seed,
+    )
+
+
+def test_numpy_loop_equals_nnscratch_with_the_same_permutations(moons_small):
+    X, _, y, _ = moons_small
+    net = tutorial_net(seed=3)
+    model = {k: v.copy() for k, v in net.params.items()}
+    initial = {k: v.copy() for k, v in net.params.items()}
+    rng = np.random.default_rng(7)
+    perms = [rng.permutation(X.shape[0]) for _ in range(2)]
+    for perm in perms:  # one epoch per call, rows already in the epoch's order
+        net.fit(
+            X[perm],
+            y[perm],
+            epochs=1,
+            batch_size=10,
+            optimizer=nns.SGD(lr=1e-4),
+            shuffle=False,
+            **ENGINE,
+        )
+    nl.fit(model, X, nl.one_hot(y, 2), batch_size=10, iter_num=2, perms=perms)
+    for k, v in net.params.items():
+        assert np.abs(v - initial[k]).max() > 1e-6  # training moved the weights
+        np.testing.assert_allclose(model[k], v, rtol=0, atol=1e-12)
+
+
+def test_numpy_loop_equals_tutorial_fit_with_its_own_shuffles(moons_small):
+    """``tutorial.fit(seed=s)`` shuffles member 0's ``"shuffle"`` stream of ``s``; given those
+    permutations, the reference loop lands on the same weights."""
+    X, _, y, _ = moons_small
+    model = tutorial.init_network(seed=11)
+    reference = {k: v.copy() for k, v in model.items()}
+    tutorial.fit(model, X, y, 10, 2, seed=5)  # the tutorial API's own engine choice
+    shuffler = rng_for(member_seeds(5, 1)[0], "shuffle", 0)
+    perms = [shuffler.permutation(X.shape[0]) for _ in range(2)]
+    nl.fit(reference, X, nl.one_hot(y, 2), 10, 2, perms=perms)
+    for k in model:
+        np.testing.assert_allclose(reference[k], model[k], rtol=0, atol=1e-12)
+
+
+def test_numpy_loop_gradient_is_the_summed_cross_entropy_gradient(moons_small):
+    """Central differences of the summed loss, eq. (9), in float64."""
+    X, _, y, _ = moons_small
+    model = nl.init_network(np.random.default_rng(0), n_hidden=5)
+    Y = nl.one_hot(y[:7], 2)
+
+    def loss(m):
+        return -np.sum(Y * np.log(nl.forward(m, X[:7])[1]))
+
+    grads = nl.backward(model, X[:7], Y)
+    eps = 1e-6
+    for k, theta in model.items():
+        for i in np.ndindex(theta.shape):
+            old = theta[i]
+            theta[i] = old + eps
+            up = loss(model)
+            theta[i] = old - eps
+            down = loss(model)
+            theta[i] = old
+            assert abs((up - down) / (2 * eps) - grads[k][i]) < 1e-5 * max(1.0, abs(grads[k][i]))
+
+
+def test_bare_epoch_equals_nnscratch_epoch_in_float32():
+    sizes = [20, 16, 12, 5]
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, sizes[0])).astype(np.float32)  # 300 = 2 * 128 + 44
+    y = rng.integers(0, sizes[-1], 300)
+    net = nns.MLP(sizes, seed=1, dtype=np.float32)
+    p = net.params
+    bare = nl.BareMLP(
+        [p[f"W{k}"].copy() for k in (1, 2, 3)],
+        [p[f"b{k}"].copy() for k in (1, 2, 3)],
+        batch_size=128,
+    )
+    before = bare.Ws[0].copy()
+    perm = rng.permutation(300)
+    net.fit(
+        X[perm],
+        y[perm],
+        epochs=1,
+        batch_size=128,
+        optimizer=nns.SGD(lr=0.5),
+        shuffle=False,
+        **ENGINE,
+    )
+    bare.epoch(X, y, perm, 0.5)
+    assert np.abs(bare.Ws[0] - before).max() > 1e-3
+    for k in range(3):
+        assert bare.Ws[k].dtype == np.float32
+        np.testing.assert_allclose(bare.Ws[k], net.params[f"W{k + 1}"], rtol=1e-4, atol=2e-5)
+        np.testing.assert_allclose(bare.bs[k], net.params[f"b{k + 1}"], rtol=1e-4, atol=2e-5)
+
+
+def test_adam_loop_matches_nnscratch_adam(moons_small):
+    """The dict-style Adam of the digits workload is nnscratch's Adam, step for step."""
+    if not hasattr(nns, "Adam"):
+        pytest.skip("nns.Adam not available")
+    X, _, y, _ = moons_small
+    net = nns.MLP([2, 8, 2], seed=4)
+    model = {k: v.copy() for k, v in net.params.items()}
+    perm = np.random.default_rng(1).permutation(X.shape[0])
+    net.fit(X[perm], y[perm], epochs=1, batch_size=32, optimizer=nns.Adam(lr=1e-2), shuffle=False)
+
+    class Fixed:  # hands the reference loop the same permutation
+        def permutation(self, n):
+            return perm
+
+    nl.fit_adam(model, X, nl.one_hot(y, 2), 32, 1, Fixed(), lr=1e-2)
+    for k, v in net.params.items():
+        np.testing.assert_allclose(model[k], v, rtol=1e-10, atol=1e-12)
+
+
+def test_flop_rule_by_hand():
+    # 2-64-2, 10 rows, one epoch: layer 1 4*2*64 = 512, layer 2 6*64*2 = 768 per row
+    assert dense_flops([2, 64, 2], 10, 1) == 10 * (512 + 768)
+    # evaluation adds 2 D H per row and layer
+    assert dense_flops([2, 64, 2], 10, 1, eval_rows=3) == 12800 + 3 * 2 * 256
+    assert WORKLOADS["W1"].flops == 100 * (10 * 3750 * 1280 + 1250 * 512)
+
+
+def test_subsample_spreads_over_the_networks():
+    idx = subsample(WORKLOADS["W2"], 6)
+    assert idx[0] == 0 and idx[-1] == 110 and idx.size == 6
+    assert np.all(np.diff(idx) > 0)
+
+
+torch_missing = importlib.util.find_spec("torch") is None
+sklearn_missing = importlib.util.find_spec("sklearn") is None
+
+
+@pytest.fixture(scope="module")
+def moons_medium():
+    """The tutorial's training set and 500 test rows."""
+    X_train, X_test, y_train, y_test = tutorial.load_moons()
+    return X_train, X_test[:500], y_train, y_test[:500]
+
+
+@pytest.mark.skipif(torch_missing, reason="torch not installed")
+def test_torch_peers_learn_the_moons_like_the_reference(moons_medium, monkeypatch):
+    """5 epochs, batch 10: the 64-unit members reach the reference loop's accuracy range.
+    The stacked run includes an 8-unit member, so the width mask is exercised too."""
+    from benchmarks.peers import torch_peers as tp
+
+    monkeypatch.setenv("NNS_BENCH_TORCH_THREADS", "1")  # tiny ops: threads only add waiting
+    tp.torch_module.cache_clear()
+    X, Xt, y, yt = moons_medium
+    widths = [8, 64, 64]
+    ref = nl.test_widths(X, y, Xt, yt, widths, np.random.default_rng(0), 10, 5)
+    loop = tp.test_loop(X, y, Xt, yt, widths, 10, 5, seed=0)
+    stacked = tp.test_stacked(X, y, Xt, yt, widths, 10, 5, seed=0)
+    assert loop.shape == stacked.shape == (3,)
+    assert np.all((stacked >= 0) & (stacked <= 1))
+    for acc in (loop[1:].mean(), stacked[1:].mean()):
+        assert acc > 0.8
+        assert abs(acc - ref[1:].mean()) < 0.1
+
+
+@pytest.mark.skipif(sklearn_missing, reason="scikit-learn not installed")
+def test_sklearn_peer_learns_the_moons(moons_medium):
+    from benchmarks.peers import sklearn_peer as sp
+
+    X, Xt, y, yt = moons_medium
+    acc = sp.test_loop(X, y, Xt, yt, [32, 64], 10, 5, seed=0, alpha=1e-3)
+    assert acc.shape == (2,) and acc.mean() > 0.8
