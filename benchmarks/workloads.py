@@ -63,7 +63,7 @@ WORKLOADS: dict[str, Workload] = {
             100 * dense_flops([2, 64, 2], 3750, 10, 1250),
             100 * _steps(3750, 10, 10),
             units=100,
-            subsample={"numpy-loop": 100, "torch-loop": 50, "sklearn": 50},
+            subsample={"numpy-loop": 100, "torch-loop": 20, "sklearn": 30},
         ),
         Workload(
             "W2",
@@ -72,7 +72,7 @@ WORKLOADS: dict[str, Workload] = {
             sum(dense_flops([2, int(h), 2], 3750, 100, 1250) for h in W2_WIDTHS),
             W2_WIDTHS.size * _steps(3750, 10, 100),
             units=int(W2_WIDTHS.size),
-            subsample={"numpy-loop": 12, "torch-loop": 6, "sklearn": 6},
+            subsample={"numpy-loop": 12, "torch-loop": 4, "sklearn": 6},
         ),
         Workload(
             "W3",
