@@ -41,34 +41,28 @@ class _Parser(argparse.ArgumentParser):
 # --- argument types ---------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
+def _number(kind: type, minimum: int, open_low: bool = False):
+    """An argparse type: ``kind`` (``int`` or ``float``) >= ``minimum`` (> it if ``open_low``)."""
+    bound = f"{'>' if open_low else '>='} {minimum}"
+    noun = "an integer" if kind is int else "a number"
+    checked = "an integer" if kind is int else "a finite number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text!r}") from None
+        in_range = value > minimum if open_low else value >= minimum
+        if not in_range or (kind is float and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"expected {checked} {bound}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+_positive_int = _number(int, 1)
+_seed = _number(int, 0)
+_positive_float = _number(float, 0, open_low=True)
 
 
 def _layers(text: str) -> tuple[int, ...]:
