@@ -322,32 +322,43 @@ def _environment() -> dict[str, str]:
     }
 
 
-def summary_table(results: dict[str, Any]) -> str:
-    """The console summary: each call, the tutorial's number and ours, the timings."""
-    e, n, sw, t = (
-        results["experiment"],
-        results["neuralnet_99"],
-        results["sweep"],
-        results["timings"],
-    )
-    rows = [
-        ("call", "reported", "nnscratch", "tutorial time", "our time"),
+#: The columns of :func:`comparison_rows`.
+COMPARISON_HEADER = ("call", "tutorial reported", "nnscratch", "tutorial time", "nnscratch time")
+
+
+def comparison_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Each tutorial call beside its result: the :data:`COMPARISON_HEADER` columns, as text."""
+    e, n, sw = results["experiment"], results["neuralnet_99"], results["sweep"]
+    r = REPORTED
+    return [
         (
             e["call"],
-            "0.94541 ± 0.019558",
+            f"{r['experiment']['mean']:g} ± {r['experiment']['std']:g}",
             f"{e['mean']:.5g} ± {e['std']:.5g}",
-            "23 s",
+            f"{r['experiment']['seconds']:.0f} s",
             f"{e['seconds']:.2f} s",
         ),
-        (n["call"], "0.9496", f"{n['accuracy']:.5g}", "", f"{n['seconds']:.2f} s"),
+        (
+            n["call"],
+            f"{r['neuralnet_99']['accuracy']:g}",
+            f"{n['accuracy']:.5g}",
+            "",
+            f"{n['seconds']:.2f} s",
+        ),
         (
             sw["call"],
-            "~0.98 at 30-40",
-            _fmt_opt(sw["mean_accuracy_30_40"]) + " at 30-39",
-            "234 s",
+            f"about {r['sweep']['accuracy_30_40']:g} at 30 to 40 neurons",
+            f"{_fmt_opt(sw['mean_accuracy_30_40'])} (mean over widths 30-39)",
+            f"{r['sweep']['seconds']:.0f} s",
             f"{sw['seconds']:.2f} s",
         ),
     ]
+
+
+def summary_table(results: dict[str, Any]) -> str:
+    """The console summary: each call, the tutorial's number and ours, the timings."""
+    t = results["timings"]
+    rows = [COMPARISON_HEADER, *comparison_rows(results)]
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     parts = ", ".join(f"{k} {v:.2f} s" for k, v in t.items() if k != "total")
@@ -387,38 +398,17 @@ def _figure(name: str | None, caption: str) -> str:
 
 def render_html(results: dict[str, Any]) -> str:
     """The report page: results beside the tutorial's, figures, per-width table, timings."""
-    e, n, sw, t = (
-        results["experiment"],
-        results["neuralnet_99"],
-        results["sweep"],
-        results["timings"],
-    )
+    e, sw, t = results["experiment"], results["sweep"], results["timings"]
     f = results["files"].get
     esc = html.escape
-    main_rows = [
-        (
-            e["call"],
-            "0.94541 ± 0.019558",
-            f"{e['mean']:.5g} ± {e['std']:.5g}",
-            "23 s",
-            f"{e['seconds']:.2f} s",
-        ),
-        (n["call"], "0.9496", f"{n['accuracy']:.5g}", "", f"{n['seconds']:.2f} s"),
-        (
-            sw["call"],
-            "about 0.98 at 30 to 40 neurons",
-            f"{_fmt_opt(sw['mean_accuracy_30_40'])} (mean over widths 30-39)",
-            "234 s",
-            f"{sw['seconds']:.2f} s",
-        ),
-    ]
+    main_header = "".join(f"<th>{esc(c)}</th>" for c in COMPARISON_HEADER)
     main_table = "".join(
         "<tr>"
         + "".join(
             f"<td>{esc(c) if j else '<code>' + esc(c) + '</code>'}</td>" for j, c in enumerate(row)
         )
         + "</tr>"
-        for row in main_rows
+        for row in comparison_rows(results)
     )
     width_rows = "".join(
         f"<tr><td>{w}</td><td>{m:.4f}</td><td>[{lo:.4f}, {hi:.4f}]</td>"
@@ -452,8 +442,7 @@ tutorial's settings (<code>randn</code> initialisation, summed gradients, SGD wi
 <code>alpha = 1e-4</code>) and seed {results["seed"]}. Repeated trials and every width of the
 sweep train as one population each instead of one network after another.</p>
 <h2>Results beside the tutorial's</h2>
-<table><tr><th>call</th><th>tutorial reported</th><th>nnscratch</th><th>tutorial time</th>
-<th>nnscratch time</th></tr>{main_table}</table>
+<table><tr>{main_header}</tr>{main_table}</table>
 <p class="small">Standard deviation as the tutorial printed it (ddof=0). Over the
 {len(e["accuracies"])} trials: sample std (ddof=1) {e["sample_std"]:.5g}, 95% confidence
 interval of the mean (Student t) [{e["ci_low"]:.5g}, {e["ci_high"]:.5g}], range
