@@ -158,6 +158,15 @@ def test_batch_callbacks_use_the_numpy_loop(data):
     assert seen == list(range(7))
 
 
+def test_auto_leaves_large_layers_to_numpy(data):
+    X, y = data
+    small = nns.MLP([3, 64, 3])
+    large = nns.MLP([3, 512, 512, 3])
+    assert accel.worthwhile(small, batch_size=10)
+    assert not accel.worthwhile(large, batch_size=10)
+    assert accel.unsupported(large, y, None, nns.SGD(lr=0.1), []) is None  # numba= still runs
+
+
 def test_unknown_engine_is_refused(data):
     X, y = data
     with pytest.raises(ValueError, match="engine"):

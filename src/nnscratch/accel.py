@@ -13,9 +13,10 @@ It is used automatically by ``fit`` when ``numba`` is installed (``pip install
 "nnscratch[fast]"``) and the run is one it covers: dense layers with an ``identity``,
 ``relu``, ``leaky_relu``, ``tanh`` or ``sigmoid`` activation, softmax cross-entropy with
 integer labels (no smoothing, no weights), plain ``SGD`` (no momentum, weight decay or
-clipping), no dropout, batch norm, penalties or per-batch callbacks. Anything else, or
-``engine="numpy"``, runs the NumPy loop. Results agree with the NumPy loop to rounding
-(tests pin them); the exact floating-point order of the sums differs.
+clipping), no dropout, batch norm, penalties or per-batch callbacks, and layers small enough
+(batch x inputs x outputs at most ``SMALL_LAYER``) for the loops to beat NumPy's matrix
+products. Anything else, or ``engine="numpy"``, runs the NumPy loop. Results agree with the
+NumPy loop to rounding (tests pin them); the floating-point order of the sums differs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 
 def available() -> bool:
     """True when numba can be imported (without importing it)."""
     return importlib.util.find_spec("numba") is not None
+
+
+#: Above this many multiply-adds per member, layer and step (batch x inputs x outputs), a BLAS
+#: matrix product beats the compiled loops; measured break-even on 2 cores: about 2.6e5.
+SMALL_LAYER = 2**17
+
+
+def worthwhile(net, batch_size: int) -> bool:
+    """Whether the compiled loops beat NumPy's matrix products for these layer sizes."""
+    layers = zip(net.sizes[:-1], net.sizes[1:], strict=True)
+    return max(batch_size * a * b for a, b in layers) <= SMALL_LAYER
 
 
 def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:

@@ -263,7 +263,7 @@ def train(
                 loss_sum, seen, correct, n_seen = np.zeros(P), np.zeros(P), np.zeros(P), 0
                 for batch, start in enumerate(range(0, n_rows, batch_size)):
                     idx = order[:, start : start + batch_size]  # (P,n)
-                    xb, yb = X[idx], y[idx]  # (P,n,D), (P,n) or (P,n,K)
+                    xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)  # (P,n,D), (P,n)
                     wb = None if w is None else w[idx]  # (P,n)
                     # --- forward ---
                     z = net.forward(xb)  # (P,n,K)
@@ -323,7 +323,7 @@ def _fast_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size):
     from nnscratch import accel  # optional: needs numba, imported only when asked for
 
     why = accel.unsupported(net, y, w, optimizer, callbacks)
-    if why is None:
+    if why is None and (engine == "numba" or accel.worthwhile(net, batch_size)):
         return accel.epoch_runner(net, X, y, optimizer, batch_size)
     if engine == "numba":
         raise fail("engine", "'auto' or 'numpy' for this run (" + why + ")", engine)
