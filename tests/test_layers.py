@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import network_gradient_check, random_classification
 
 import nnscratch as nns
 from nnscratch.core.layers import BatchNorm, Dense, Dropout
 from nnscratch.core.seeding import child
 
-rng0 = np.random.default_rng(0)
-X = rng0.normal(size=(9, 3))
-Y = rng0.integers(0, 3, size=9)
-
-
-def network_gradient_check(net, X, y, training=False, eps=1e-6):
-    """``net.gradients`` against central differences of ``sum_p net.loss``, every parameter."""
-    grads = net.gradients(X, y, training=training)
-    for key, value in net.params.items():
-        numeric = np.zeros_like(value)
-        for i in np.ndindex(value.shape):
-            old = value[i]
-            value[i] = old + eps
-            up = np.sum(net.loss(X, y, training=training))
-            value[i] = old - eps
-            down = np.sum(net.loss(X, y, training=training))
-            value[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(grads[key], numeric, rtol=1e-5, atol=1e-8, err_msg=key)
+X, Y = random_classification(9)
 
 
 # --- penalties -----------------------------------------------------------------------------

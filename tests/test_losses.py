@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import network_gradient_check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -233,21 +234,6 @@ def test_binary_matches_two_class_softmax():
 # --- networks with these losses ------------------------------------------------------------
 
 
-def network_gradient_check(net, X, y, w=None, eps=1e-6):
-    grads = net.gradients(X, y, sample_weight=w)
-    for key, value in net.params.items():
-        numeric = np.zeros_like(value)
-        for i in np.ndindex(value.shape):
-            old = value[i]
-            value[i] = old + eps
-            up = np.sum(net.loss(X, y, sample_weight=w))
-            value[i] = old - eps
-            down = np.sum(net.loss(X, y, sample_weight=w))
-            value[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(grads[key], numeric, rtol=1e-5, atol=1e-8, err_msg=key)
-
-
 @pytest.mark.parametrize(
     "loss, K_out",
     [
@@ -266,7 +252,7 @@ def test_network_gradients_with_each_loss(loss, K_out):
     else:
         y = rng.normal(size=(6, K_out))
     net = nns.MLP([3, 4, K_out], activation="tanh", loss=loss, seed=0, population=2)
-    network_gradient_check(net, X, y, w)
+    network_gradient_check(net, X, y, sample_weight=w)
 
 
 def test_binary_network_api():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import make_blobs
+from helpers import central_differences
 
 import nnscratch as nns
 from nnscratch.core.init import Normal
@@ -28,26 +29,9 @@ def data_for(sizes, n=12, seed=1):
     return make_blobs(n=n, n_features=sizes[0], n_classes=sizes[-1], seed=seed)
 
 
-def numeric_gradients(net, X, y, eps=1e-6):
-    """Central differences of ``net.loss`` for every parameter entry, ``(P, ...)`` each.
-
-    The same entry is moved in every member at once; each member's loss depends on its own
-    parameters only (tested separately), so column ``p`` of the difference is member ``p``'s.
-    """
-    out = {}
-    for key, theta in net.population_params.items():
-        g = np.zeros_like(theta)
-        for idx in np.ndindex(theta.shape[1:]):
-            at = (slice(None), *idx)
-            old = theta[at].copy()
-            theta[at] = old + eps
-            up = np.atleast_1d(net.loss(X, y))  # (P,)
-            theta[at] = old - eps
-            down = np.atleast_1d(net.loss(X, y))
-            theta[at] = old
-            g[at] = (up - down) / (2 * eps)
-        out[key] = g
-    return out
+def numeric_gradients(net, X, y):
+    """Central differences of ``net.loss`` for every parameter entry, ``(P, ...)`` each."""
+    return central_differences(lambda: np.atleast_1d(net.loss(X, y)), net.population_params, lead=1)
 
 
 def assert_gradients_match(net, X, y):

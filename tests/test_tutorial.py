@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import central_differences
 from sklearn.datasets import make_moons
 
 from nnscratch import tutorial as T
@@ -122,18 +123,9 @@ def test_backward_is_the_gradient_of_the_summed_loss():
     X = rng.normal(size=(6, 2))
     Y = T.one_hot_encode(rng.integers(0, 3, size=6), 3)
     grads = T.backward(model, X, Y)
-    eps = 1e-6
-    for key, value in model.items():
-        numeric = np.zeros_like(value)
-        for i in np.ndindex(value.shape):
-            old = value[i]
-            value[i] = old + eps
-            up = _equations(model, X, Y)[3]
-            value[i] = old - eps
-            down = _equations(model, X, Y)[3]
-            value[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(grads[key], numeric, rtol=1e-6, atol=1e-7, err_msg=key)
+    numeric = central_differences(lambda: _equations(model, X, Y)[3], model)
+    for key, value in numeric.items():
+        np.testing.assert_allclose(grads[key], value, rtol=1e-6, atol=1e-7, err_msg=key)
 
 
 def test_sgd_descends_in_place():
