@@ -7,15 +7,12 @@ import io
 
 import numpy as np
 import pytest
+from helpers import random_classification
 
 import nnscratch as nns
 from nnscratch.callbacks import load_weights, save_weights
 
-rng0 = np.random.default_rng(0)
-X = rng0.normal(size=(12, 3))
-Y = rng0.integers(0, 3, size=12)
-XV = rng0.normal(size=(8, 3))
-YV = rng0.integers(0, 3, size=8)
+X, Y, XV, YV = random_classification(12, n_val=8)
 
 
 class Scripted(nns.Callback):
