@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import nnscratch as nns
 from nnscratch import _validation as V
@@ -295,3 +298,19 @@ def test_check_choice():
         V.check_choice("mode", "c", {"b", "a"})
     with pytest.raises(ValueError, match=r"^mode: expected one of: a, b, got 1$"):
         V.check_choice("mode", 1, {"b", "a"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
+        elements=st.floats(allow_nan=True, allow_infinity=True),
+    )
+)
+def test_all_finite_agrees_with_isfinite(arr):
+    """The fast finiteness check (a float64 sum, exact test on overflow) never disagrees."""
+    assert V.all_finite(arr) == bool(np.all(np.isfinite(arr)))
+    with np.errstate(over="ignore"):  # large doubles become float32 infinities
+        small = arr.astype(np.float32)
+    assert V.all_finite(small) == bool(np.all(np.isfinite(small)))

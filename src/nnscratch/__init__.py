@@ -12,6 +12,7 @@ A single network shows plain shapes (``W1: (D, H)``); a population adds a leadin
 axis (``W1: (P, D, H)``).
 """
 
+from nnscratch import data
 from nnscratch.callbacks import (
     CSVLogger,
     EarlyStopping,
@@ -47,6 +48,7 @@ from nnscratch.schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlat
 __version__ = "0.1.0"
 
 __all__ = [
+    "data",
     "MLP",
     "SGD",
     "AdaGrad",

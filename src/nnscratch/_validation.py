@@ -72,6 +72,18 @@ def check_range(
     return float(arr) if arr.ndim == 0 else arr
 
 
+def all_finite(arr: np.ndarray) -> bool:
+    """True when no entry is NaN or infinite, checked without an array-sized temporary.
+
+    A float64 sum is finite exactly when every entry is, unless finite entries overflow it
+    (only possible for huge float64 values); only then does the exact element-wise test run.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # inf + (-inf), or an overflow
+        if np.isfinite(arr.sum(dtype=np.float64)):
+            return True
+    return bool(np.all(np.isfinite(arr)))
+
+
 def check_X(X: Any, name: str = "X", n_features: int | None = None, dtype=None) -> np.ndarray:
     """A finite 2-D float array ``(N, D)`` with at least one row."""
     try:
@@ -82,7 +94,7 @@ def check_X(X: Any, name: str = "X", n_features: int | None = None, dtype=None) 
         raise fail(name, "a 2-D array of numbers (N, D) with N >= 1 and D >= 1", arr)
     if n_features is not None and arr.shape[1] != n_features:
         raise fail(name, f"{n_features} features (columns)", arr)
-    if not np.all(np.isfinite(arr)):
+    if not all_finite(arr):
         bad = int(np.count_nonzero(~np.isfinite(arr)))
         raise ValueError(
             f"{name}: expected finite values, got {bad} NaN or infinite value(s) "
