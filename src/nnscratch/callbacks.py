@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from nnscratch._io import atomic_open, check_writable
 from nnscratch._validation import check_choice, check_int, check_range, fail
 from nnscratch.core.train import Callback, Run
 
@@ -34,31 +33,12 @@ __all__ = [
 # --- files -------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(binary_file)`` on a temporary sibling of ``path``, then rename it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _check_path(path, name: str = "path") -> Path:
-    path = Path(path)
-    if path.is_dir() or not path.parent.is_dir():
-        raise fail(name, "a file path in an existing directory", str(path))
-    return path
-
-
 def save_weights(net, path) -> None:
     """Save every parameter and buffer of ``net`` (``(P, ...)`` arrays) with ``np.savez``."""
-    path = _check_path(path)
+    path = check_writable(path)
     arrays = {k: np.asarray(v) for k, v in net.population_state.items()}
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 def load_weights(net, path) -> None:
@@ -172,14 +152,14 @@ class ModelCheckpoint(_Monitor):
         super().__init__(monitor, mode)
         self.path = str(path)
         self.save_best_only = bool(save_best_only)
-        _check_path(self.path.format(epoch=1))
+        check_writable(self.path.format(epoch=1))
 
     def on_train_begin(self, run):
         super().on_train_begin(run)
         self.best_state = {k: v.copy() for k, v in run.net.population_state.items()}
 
     def on_epoch_end(self, run, epoch, logs):
-        path = _check_path(self.path.format(epoch=epoch + 1))
+        path = check_writable(self.path.format(epoch=epoch + 1))
         if not self.save_best_only:
             save_weights(run.net, path)
             return
@@ -187,7 +167,8 @@ class ModelCheckpoint(_Monitor):
         if improved.any():
             for k, v in run.net.population_state.items():
                 self.best_state[k][improved] = v[improved]
-            _atomic_write(path, lambda fh: np.savez(fh, **self.best_state))
+            with atomic_open(path, "wb") as fh:
+                np.savez(fh, **self.best_state)
 
 
 class TerminateOnNaN(Callback):
@@ -244,7 +225,7 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, path) -> None:
-        self.path = _check_path(path)
+        self.path = check_writable(path)
         self.rows: list[dict[str, float]] = []
 
     def on_train_begin(self, run):
@@ -269,4 +250,5 @@ class CSVLogger(Callback):
         writer.writeheader()
         writer.writerows(self.rows)
         data = text.getvalue().encode("utf-8")
-        _atomic_write(self.path, lambda fh: fh.write(data))
+        with atomic_open(self.path, "wb") as fh:
+            fh.write(data)

@@ -8,7 +8,6 @@ the figure and may save it with :func:`save_figure` or show it however it likes.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, to_rgb
 from matplotlib.figure import Figure
 
+from nnscratch._io import atomic_path
 from nnscratch._validation import check_int, check_X, fail
 
 #: Class ``k`` is drawn in ``CLASS_COLORS[k % 10]`` in every plot (scatter and boundary alike).
@@ -139,17 +139,11 @@ def check_xy(X, y, name_X: str = "X", name_y: str = "y") -> tuple[np.ndarray, np
     return X, labels
 
 
-def _temp_path(path: Path) -> Path:
-    """A fresh hidden name beside ``path`` with the same suffix (the format follows it)."""
-    token = f"{os.getpid()}.{secrets.token_hex(4)}"
-    return path.with_name(f".{path.stem}.{token}.tmp{path.suffix}")
-
-
 def atomic_write(path, write, suffixes) -> str:
-    """Call ``write(temp_path)`` then move the temp file onto ``path`` in one step.
+    """Call ``write(temp_path)``, then move the temporary file onto ``path`` in one step.
 
-    The temp file sits in the target's directory (so ``os.replace`` is a rename on the same
-    file system) and is removed if ``write`` fails; readers never see a half-written file.
+    The format follows the suffix, which must be one of ``suffixes``; see
+    :func:`nnscratch._io.atomic_path` for the guarantees.
     """
     target = Path(os.fspath(path))
     suffix = target.suffix.lower().lstrip(".")
@@ -157,13 +151,8 @@ def atomic_write(path, write, suffixes) -> str:
         raise fail("path", "a file name ending in " + ", ".join(f".{s}" for s in suffixes), path)
     if not target.parent.is_dir():
         raise fail("path", "a file in an existing directory", path)
-    temp = _temp_path(target)
-    try:
+    with atomic_path(target) as temp:
         write(temp)
-        os.replace(temp, target)
-    finally:
-        if temp.exists():
-            temp.unlink()
     return str(target)
 
 
