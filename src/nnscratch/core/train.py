@@ -230,6 +230,7 @@ def train(
         raise fail(
             "batch_size", f"a size leaving no 1-row batch of {n_rows} rows (batch norm)", batch_size
         )
+    fast_epoch = _fast_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size)
     net._n_fits = n_fits  # a call that failed its checks must not shift later streams
     shufflers = [rng_for(s, "shuffle", call) for s in seeds]
     for layer in net.layers:  # dropout masks: one stream per member, fresh per call
@@ -240,11 +241,10 @@ def train(
     weighted_mean = w is not None and mean
     penalized = net.penalized  # decided once: a run without penalties pays nothing for them
     run = Run(net, optimizer, History(P), epochs, active=np.ones(P, dtype=bool))
-    fast_epoch = _fast_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size)
-    held = None  # frozen members' parameters and buffers, written back after every update
     for cb in callbacks:
         cb.on_train_begin(run)
-    held = _hold(state, run.active, held)  # members frozen before the first step stay put
+    # frozen members' parameters and buffers, written back after every update
+    held = _hold(state, run.active, None)
 
     with _interruptible(run):  # Ctrl-C: stop after the current batch, keep what is done
         for epoch in range(epochs):
