@@ -96,6 +96,14 @@ WORKLOADS: dict[str, Workload] = {
             _steps(W5_ROWS, W5_BATCH, 1),
             dtype="float32",
         ),
+        Workload(
+            "R",
+            "nnscratch reproduce: every experiment and figure of the tutorial, report written",
+            ("nnscratch", "nnscratch-numpy"),
+            100 * dense_flops([2, 64, 2], 3750, 10, 1250)
+            + sum(dense_flops([2, int(h), 2], 3750, 100, 1250) for h in W2_WIDTHS),
+            100 * _steps(3750, 10, 10) + W2_WIDTHS.size * _steps(3750, 10, 100),
+        ),
     ]
 }
 
@@ -162,6 +170,31 @@ def _quiet(fn: Callable, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+def _prepare_reproduce(peer: str) -> Callable[[], dict]:
+    """``nnscratch reproduce`` end to end, into a fresh folder; accuracy: W1's mean."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import nnscratch as nns
+    from nnscratch import accel
+    from nnscratch.cli import main
+
+    if peer == "nnscratch-numpy":  # as on an install without numba: the NumPy loop only
+        accel.available = lambda: False
+    else:
+        _warm_up(nns, "R")
+    out = Path(tempfile.mkdtemp(prefix="nnscratch-bench-"))
+
+    def run() -> dict:
+        if _quiet(main, ["reproduce", "--out", str(out), "--quiet"]) != 0:
+            raise RuntimeError("nnscratch reproduce failed")
+        results = json.loads((out / "results.json").read_text())
+        return {"accuracy": results["experiment"]["mean"]}
+
+    return run
+
+
 _WARM_UP_SIZES = {"W4": [64, 128, 10], "W5": list(W5_SIZES)}
 
 
@@ -182,6 +215,8 @@ def _warm_up(nns, name: str) -> None:
 def prepare(name: str, peer: str, k: int | None, seed: int) -> Callable[[], dict]:
     """Untimed setup; returns the timed run. ``k``: networks a looping peer trains (W1/W2)."""
     w = WORKLOADS[name]
+    if name == "R":
+        return _prepare_reproduce(peer)
     if name in ("W1", "W2", "W3"):
         X, Xt, y, yt = moons()
     elif name == "W4":
