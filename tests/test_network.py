@@ -381,3 +381,17 @@ def test_seed_sequence_and_int_seed_agree():
     b = nns.MLP([3, 6, 4], seed=np.random.SeedSequence(5))
     for k in a.params:
         np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+def test_prediction_in_row_blocks_equals_one_pass():
+    """Large populations predict a block of rows at a time; the blocks change nothing."""
+    rng = np.random.default_rng(0)
+    net = nns.MLP([3, 200, 4], population=50, seed=0)
+    X = rng.normal(size=(1000, 3))  # 2**19 // (50 * 200) = 52 rows a block: 20 blocks
+    y = rng.integers(0, 4, size=1000)
+    net.train_mode(False)
+    logits = net.forward(X)  # (P,N,K) in one pass
+    np.testing.assert_allclose(net.decision_function(X), logits, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(net.predict(X), logits.argmax(axis=-1))
+    np.testing.assert_array_equal(net.score(X, y), (logits.argmax(axis=-1) == y).mean(axis=-1))
+    assert net.predict_proba(X).shape == (50, 1000, 4)

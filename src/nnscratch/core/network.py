@@ -22,6 +22,9 @@ from nnscratch.core.seeding import member_seeds, rng_for
 SeedLike = int | np.random.SeedSequence | Sequence | None
 
 
+#: Prediction works through blocks of rows of at most this many hidden values per layer.
+_BLOCK = 2**19
+
 class MLP:
     """A multilayer perceptron, or a population of ``population`` independent ones.
 
@@ -270,30 +273,39 @@ class MLP:
         self.train_mode(False)
         return self._unstack(self.population_grads())
 
+    def _predict_logits(self, X: np.ndarray) -> np.ndarray:
+        """Logits ``(P, N, K)`` in evaluation mode, a block of rows at a time.
+
+        Rows are independent at prediction time, so blocks change nothing but memory: the
+        hidden activations of a large population on a large set stay under ~4 MB.
+        """
+        self.train_mode(False)
+        rows = max(1, _BLOCK // (self.n_members * max(self.sizes)))  # rows per block
+        if X.shape[0] <= rows:
+            return self.forward(X)
+        blocks = [self.forward(X[i : i + rows]) for i in range(0, X.shape[0], rows)]
+        return np.concatenate(blocks, axis=1)  # (P,N,K)
+
     def decision_function(self, X) -> np.ndarray:
         """Raw outputs (logits) ``(N, K)``; population ``(P, N, K)``."""
-        self.train_mode(False)
-        return self._squeeze(self.forward(self._check_X(X)))
+        return self._squeeze(self._predict_logits(self._check_X(X)))
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(N, K)``; population ``(P, N, K)`` (two columns for a sigmoid)."""
         if not self.loss_fn.classifier:
             raise AttributeError("predict_proba: this network is a regressor; use predict")
-        self.train_mode(False)
-        return self._squeeze(self.loss_fn.output(self.forward(self._check_X(X))))
+        return self._squeeze(self.loss_fn.output(self._predict_logits(self._check_X(X))))
 
     def predict(self, X) -> np.ndarray:
         """Predicted classes ``(N,)`` (population ``(P, N)``); values for a regressor."""
-        self.train_mode(False)
-        return self._squeeze(self.loss_fn.predict(self.forward(self._check_X(X))))
+        return self._squeeze(self.loss_fn.predict(self._predict_logits(self._check_X(X))))
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifier) or R^2 (regressor) on ``(X, y)``: float, population ``(P,)``."""
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
         w = check_sample_weight(sample_weight, X.shape[0])
-        self.train_mode(False)
-        return self._squeeze(self.loss_fn.score(self.forward(X), y, w))
+        return self._squeeze(self.loss_fn.score(self._predict_logits(X), y, w))
 
     def fit(self, X, y, **kwargs):
         """Train in place and return a :class:`~nnscratch.core.train.History`.
