@@ -58,7 +58,8 @@ from benchmarks.workloads import (  # noqa: E402
     peer_label,
 )
 
-LOOPING = ("numpy-loop", "torch-loop", "sklearn")  # train W1/W2 networks one at a time
+# train W1/W2 networks one at a time
+LOOPING = ("numpy-loop", "tutorial-code", "torch-loop", "sklearn")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -139,7 +140,8 @@ def summarize(workload: str, peer: str, runs: list[dict], k: int, peak: dict) ->
 
 
 def add_ratios(rows: list[dict]) -> None:
-    """``vs_nnscratch`` = t / t(nnscratch); ``speedup`` = t(numpy-loop) / t, per workload."""
+    """``vs_nnscratch`` = t / t(nnscratch); ``speedup`` = t(numpy-loop) / t; ``vs_tutorial`` =
+    t(tutorial-code) / t; per workload."""
     by = {(r["workload"], r["peer"]): r.get("seconds") for r in rows}
     for r in rows:
         t = r.get("seconds")
@@ -147,6 +149,8 @@ def add_ratios(rows: list[dict]) -> None:
         loop = by.get((r["workload"], "numpy-loop")) or by.get((r["workload"], "numpy-bare"))
         r["vs_nnscratch"] = t / base if t and base else None
         r["speedup"] = loop / t if t and loop else None
+        literal = by.get((r["workload"], "tutorial-code"))
+        r["vs_tutorial"] = literal / t if t and literal else None
 
 
 COLUMNS = [
@@ -156,6 +160,7 @@ COLUMNS = [
     ("min-max s", None, None),
     ("t / t(nnscratch)", "vs_nnscratch", "{:.2f}"),
     ("speed-up vs loop", "speedup", "{:.1f}x"),
+    ("vs tutorial code", "vs_tutorial", "{:.1f}x"),
     ("us / net-step", "us_per_step", "{:.3g}"),
     ("GFLOP/s", "gflops", "{:.3g}"),
     ("% of peak", "peak_fraction", "{:.2%}"),

@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PEERS = ("nnscratch", "nnscratch-numpy", "numpy-loop", "torch-loop", "torch-stacked", "sklearn")
+PEERS = (
+    "nnscratch",
+    "nnscratch-numpy",
+    "numpy-loop",
+    "tutorial-code",
+    "torch-loop",
+    "torch-stacked",
+    "sklearn",
+)
 SINGLE = ("nnscratch", "nnscratch-numpy", "numpy-loop", "torch-loop", "sklearn")
 
 W5_SIZES = [784, 256, 128, 10]
@@ -63,7 +71,7 @@ WORKLOADS: dict[str, Workload] = {
             100 * dense_flops([2, 64, 2], 3750, 10, 1250),
             100 * _steps(3750, 10, 10),
             units=100,
-            subsample={"numpy-loop": 100, "torch-loop": 20, "sklearn": 30},
+            subsample={"numpy-loop": 100, "tutorial-code": 25, "torch-loop": 20, "sklearn": 30},
         ),
         Workload(
             "W2",
@@ -72,12 +80,12 @@ WORKLOADS: dict[str, Workload] = {
             sum(dense_flops([2, int(h), 2], 3750, 100, 1250) for h in W2_WIDTHS),
             W2_WIDTHS.size * _steps(3750, 10, 100),
             units=int(W2_WIDTHS.size),
-            subsample={"numpy-loop": 12, "torch-loop": 4, "sklearn": 6},
+            subsample={"numpy-loop": 12, "tutorial-code": 4, "torch-loop": 4, "sklearn": 6},
         ),
         Workload(
             "W3",
             "one net 2-64-2, moons, batch 10, 100 epochs",
-            SINGLE,
+            (*SINGLE, "tutorial-code"),
             dense_flops([2, 64, 2], 3750, 100),
             _steps(3750, 10, 100),
         ),
@@ -275,22 +283,19 @@ def prepare(name: str, peer: str, k: int | None, seed: int) -> Callable[[], dict
     if peer == "nnscratch-numpy":
         return _nnscratch_numpy(name, X, y, Xt, yt, seed)
 
-    if peer == "numpy-loop":
+    if peer in ("numpy-loop", "tutorial-code"):
         from benchmarks.peers import numpy_loop as nl
 
         rng = np.random.default_rng(seed)
+        literal = peer == "tutorial-code"  # softmax and one-hot rows in Python loops
         if name in ("W1", "W2"):
             return lambda: {
-                "accuracy": nl.test_widths(X, y, Xt, yt, widths, rng, 10, epochs).mean()
+                "accuracy": nl.test_widths(X, y, Xt, yt, widths, rng, 10, epochs, literal).mean()
             }
         if name == "W3":
-
-            def run():
-                model = nl.init_network(rng)
-                nl.fit(model, X, nl.one_hot(y, 2), 10, 100, rng)
-                return {"accuracy": lambda: nl.accuracy(model, Xt, yt)}
-
-            return run
+            return lambda: {
+                "accuracy": nl.test_widths(X, y, Xt, yt, [64], rng, 10, 100, literal).mean()
+            }
         if name == "W4":
 
             def run():

@@ -200,3 +200,17 @@ def test_sklearn_peer_learns_the_moons(moons_medium):
     X, Xt, y, yt = moons_medium
     acc = sp.test_loop(X, y, Xt, yt, [32, 64], 10, 5, seed=0, alpha=1e-3)
     assert acc.shape == (2,) and acc.mean() > 0.8
+
+
+def test_tutorial_code_peer_is_the_same_algorithm():
+    """The literal peer builds softmax and one-hot rows in loops; the numbers are the same."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(7, 3)) * 50
+    np.testing.assert_allclose(nl.softmax_rows(a), nl.softmax(a), rtol=1e-14)
+    labels = rng.integers(0, 3, size=7)
+    np.testing.assert_array_equal(nl.one_hot_rows(labels, 3), nl.one_hot(labels, 3))
+    X_train, X_test, y_train, y_test = tutorial.load_moons()
+    args = (X_train[:200], y_train[:200], X_test[:100], y_test[:100], [3, 8])
+    vectorised = nl.test_widths(*args, np.random.default_rng(1), 10, 2)
+    literal = nl.test_widths(*args, np.random.default_rng(1), 10, 2, literal=True)
+    np.testing.assert_array_equal(literal, vectorised)

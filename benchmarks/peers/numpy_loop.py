@@ -7,6 +7,9 @@ runs. Model, eq. (6): ``A1 = X W1 + b1; Z1 = max(0, A1); A2 = Z1 W2 + b2; Z2 = s
 gradients eq. (14)-(17), SUMMED over the minibatch (``reduction="sum"``) as the tutorial
 trains, or averaged (``"mean"``) for the Adam workload.
 
+``softmax_rows``/``one_hot_rows`` build those rows in Python loops, as the tutorial's own
+code does; the ``tutorial-code`` peer uses them (the tutorial's measured 23 s and 234 s).
+
 ``BareMLP``: one epoch of minibatch SGD for a ReLU MLP with softmax cross-entropy (mean),
 written as tightly as plain NumPy allows (preallocated buffers, ``out=`` everywhere, in-place
 ReLU): the floor a NumPy implementation can reach on a matrix-multiply-bound problem.
@@ -34,6 +37,23 @@ def one_hot(labels: np.ndarray, n_class: int) -> np.ndarray:
     return np.eye(n_class)[labels]  # (N,K)
 
 
+def softmax_rows(a: np.ndarray) -> np.ndarray:
+    """The tutorial's own softmax: the same formula, built row by row in a Python loop."""
+    out = np.empty_like(a)
+    for i, row in enumerate(a):
+        e = np.exp(row - row.max())
+        out[i] = e / e.sum()
+    return out
+
+
+def one_hot_rows(labels: np.ndarray, n_class: int) -> np.ndarray:
+    """The tutorial's own one-hot encoding: one row at a time in a Python loop."""
+    out = np.zeros((len(labels), n_class))
+    for i, label in enumerate(labels):
+        out[i, label] = 1.0
+    return out
+
+
 def init_network(
     rng: np.random.Generator, n_features: int = 2, n_class: int = 2, n_hidden: int = 64
 ) -> dict[str, np.ndarray]:
@@ -46,17 +66,19 @@ def init_network(
     }
 
 
-def forward(model: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def forward(model: dict, X: np.ndarray, softmax_fn=softmax) -> tuple[np.ndarray, np.ndarray]:
     """``(Z1, Z2)``: hidden activations ``(N, H)`` and probabilities ``(N, K)``, eq. (6)."""
     a1 = X @ model["W1"] + model["b1"]  # (N,H)
     z1 = np.maximum(a1, 0)
     a2 = z1 @ model["W2"] + model["b2"]  # (N,K)
-    return z1, softmax(a2)
+    return z1, softmax_fn(a2)
 
 
-def backward(model: dict, X: np.ndarray, Y: np.ndarray, reduction: str = "sum") -> dict:
+def backward(
+    model: dict, X: np.ndarray, Y: np.ndarray, reduction: str = "sum", softmax_fn=softmax
+) -> dict:
     """True gradients of the cross-entropy (summed or averaged over the batch), eq. (14)-(17)."""
-    z1, z2 = forward(model, X)
+    z1, z2 = forward(model, X, softmax_fn)
     d2 = z2 - Y  # (N,K), eq. (14)
     if reduction == "mean":
         d2 /= X.shape[0]
@@ -64,9 +86,9 @@ def backward(model: dict, X: np.ndarray, Y: np.ndarray, reduction: str = "sum") 
     return {"W1": X.T @ d1, "b1": d1.sum(axis=0), "W2": z1.T @ d2, "b2": d2.sum(axis=0)}
 
 
-def sgd(model: dict, X: np.ndarray, Y: np.ndarray, alpha: float = ALPHA) -> None:
+def sgd(model: dict, X: np.ndarray, Y: np.ndarray, alpha: float = ALPHA, softmax_fn=softmax):
     """``theta := theta - alpha * grad``, eq. (7), in place."""
-    grads = backward(model, X, Y)
+    grads = backward(model, X, Y, softmax_fn=softmax_fn)
     for key in model:
         model[key] -= alpha * grads[key]
 
@@ -79,6 +101,7 @@ def fit(
     iter_num: int,
     rng: np.random.Generator | None = None,
     perms: Sequence[np.ndarray] | None = None,
+    softmax_fn=softmax,
 ) -> dict:
     """``iter_num`` epochs: a fresh permutation each (``perms[e]`` when given, else drawn
     from ``rng``), contiguous slices of ``batch_size``, the short last one included."""
@@ -87,7 +110,8 @@ def fit(
         perm = perms[epoch] if perms is not None else rng.permutation(n)
         Xs, Ys = X[perm], Y[perm]
         for start in range(0, n, batch_size):
-            sgd(model, Xs[start : start + batch_size], Ys[start : start + batch_size])
+            batch = slice(start, start + batch_size)
+            sgd(model, Xs[batch], Ys[batch], softmax_fn=softmax_fn)
     return model
 
 
@@ -109,13 +133,20 @@ def test(X_train, y_train, X_test, y_test, batch_size, iter_num, n_experiment, r
 test.__test__ = False
 
 
-def test_widths(X_train, y_train, X_test, y_test, widths, rng, batch_size=10, iter_num=100):
-    """The tutorial's ``test_class`` loop: one network per entry of ``widths``, in turn."""
-    Y = one_hot(y_train, 2)
+def test_widths(
+    X_train, y_train, X_test, y_test, widths, rng, batch_size=10, iter_num=100, literal=False
+):
+    """The tutorial's ``test_class`` loop: one network per entry of ``widths``, in turn.
+
+    ``literal``: build the softmax and the one-hot rows in Python loops, as the tutorial's
+    own code does, instead of vectorised.
+    """
+    softmax_fn, one_hot_fn = (softmax_rows, one_hot_rows) if literal else (softmax, one_hot)
+    Y = one_hot_fn(y_train, 2)
     acc = []
     for h in widths:
         model = init_network(rng, n_hidden=int(h))
-        fit(model, X_train, Y, batch_size, iter_num, rng)
+        fit(model, X_train, Y, batch_size, iter_num, rng, softmax_fn=softmax_fn)
         acc.append(accuracy(model, X_test, y_test))
     return np.array(acc)
 
