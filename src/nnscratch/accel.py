@@ -25,6 +25,11 @@ import importlib.util
 
 import numpy as np
 
+from nnscratch.core.layers import ActivationLayer, Dense
+from nnscratch.core.losses import SoftmaxCrossEntropy
+from nnscratch.core.optim import SGD, per_member
+from nnscratch.core.train import Callback
+
 #: Activation codes understood by the kernel, by activation name.
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
 
@@ -47,11 +52,6 @@ def worthwhile(net, batch_size: int) -> bool:
 
 def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
     """Why the kernel cannot run this training, or ``None`` when it can."""
-    from nnscratch.core.layers import ActivationLayer, Dense
-    from nnscratch.core.losses import SoftmaxCrossEntropy
-    from nnscratch.core.optim import SGD
-    from nnscratch.core.train import Callback
-
     if not available():
         return "numba is not installed"
     if any(type(layer) not in (Dense, ActivationLayer) for layer in net.layers):
@@ -87,7 +87,6 @@ def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
 def epoch_runner(net, X, y, optimizer, batch_size: int):
     """``run(order, active) -> (summed loss, hits)``: one compiled epoch per call."""
     from nnscratch._kernels import sgd_epoch  # imports numba; compiled once, then cached
-    from nnscratch.core.optim import per_member
 
     P = net.n_members
     dense = net.dense_layers
