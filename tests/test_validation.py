@@ -314,3 +314,27 @@ def test_all_finite_agrees_with_isfinite(arr):
     with np.errstate(over="ignore"):  # large doubles become float32 infinities
         small = arr.astype(np.float32)
     assert V.all_finite(small) == bool(np.all(np.isfinite(small)))
+
+
+def test_sizes_may_be_an_array():
+    net = nns.MLP(np.array([2, 3, 2]), seed=0)
+    assert net.sizes == [2, 3, 2] and all(type(s) is int for s in net.sizes)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"callbacks": [1]}, "callbacks"),
+        ({"callbacks": nns.Callback()}, "callbacks"),
+        ({"shuffle": "no"}, "shuffle"),
+    ],
+)
+def test_bad_fit_options_train_nothing(kwargs, name):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, size=10)
+    net = nns.MLP([2, 3, 2], seed=0)
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=f"^{name}: expected"):
+        net.fit(X, y, epochs=1, **kwargs)
+    for key, value in before.items():
+        np.testing.assert_array_equal(net.params[key], value)

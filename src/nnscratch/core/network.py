@@ -68,6 +68,8 @@ class MLP:
         dropout=0.0,
         batch_norm: bool = False,
     ) -> None:
+        if isinstance(sizes, np.ndarray) and sizes.ndim == 1:
+            sizes = sizes.tolist()  # an array of widths is as good as a list
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise fail("sizes", "a list of at least two layer widths [D, ..., K]", sizes)
         self.sizes = [check_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]

@@ -218,6 +218,10 @@ def train(
     w = check_sample_weight(sample_weight, X.shape[0])
     on_nonfinite = check_choice("on_nonfinite", on_nonfinite, {"raise", "stop"})
     engine = check_choice("engine", engine, {"auto", "numpy", "numba"})
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise fail("shuffle", "True or False", shuffle)
+    if isinstance(callbacks, Callback) or not all(isinstance(c, Callback) for c in callbacks):
+        raise fail("callbacks", "a list of nnscratch Callback objects", callbacks)
     P = net.n_members
     n_fits = getattr(net, "_n_fits", 0) + 1  # counted below, once the call is known valid
     if seed is None:
