@@ -25,6 +25,7 @@ SeedLike = int | np.random.SeedSequence | Sequence | None
 #: Prediction works through blocks of rows of at most this many hidden values per layer.
 _BLOCK = 2**19
 
+
 class MLP:
     """A multilayer perceptron, or a population of ``population`` independent ones.
 
