@@ -338,3 +338,13 @@ def test_bad_fit_options_train_nothing(kwargs, name):
         net.fit(X, y, epochs=1, **kwargs)
     for key, value in before.items():
         np.testing.assert_array_equal(net.params[key], value)
+
+
+def test_validation_data_errors_name_the_validation_arrays():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, size=10)
+    net = nns.MLP([2, 3, 2], seed=0)
+    with pytest.raises(ValueError, match="^X_val: expected 2 features"):
+        net.fit(X, y, epochs=1, validation_data=(rng.normal(size=(4, 3)), y[:4]))
+    with pytest.raises(ValueError, match="^y_val: expected"):
+        net.fit(X, y, epochs=1, validation_data=(X[:4], y[:3]))

@@ -236,8 +236,8 @@ class MLP:
         for layer in reversed(self.layers):
             dz = layer.backward(dz)
 
-    def _check_X(self, X) -> np.ndarray:
-        return check_X(X, n_features=self.n_features, dtype=self.dtype)
+    def _check_X(self, X, name: str = "X") -> np.ndarray:
+        return check_X(X, name=name, n_features=self.n_features, dtype=self.dtype)
 
     def _check_y(self, y, n_samples: int) -> np.ndarray:
         return self.loss_fn.check_targets(y, n_samples, self.n_outputs)

@@ -114,7 +114,7 @@ def _split(net, X, y, w, validation_data, validation_split, seeds):
             raise fail(
                 "validation_data", "(X_val, y_val) or (X_val, y_val, w_val)", validation_data
             )
-        Xv = net._check_X(validation_data[0])
+        Xv = net._check_X(validation_data[0], name="X_val")
         yv = net.loss_fn.check_targets(validation_data[1], Xv.shape[0], net.n_outputs, "y_val")
         wv = validation_data[2] if len(validation_data) == 3 else None
         wv = check_sample_weight(wv, Xv.shape[0], "w_val")
