@@ -357,18 +357,10 @@ def _nnscratch_numpy(name, X, y, Xt, yt, seed):
     """The tutorial's networks built on ``nns.MLP`` directly, trained with ``engine="numpy"``
     (the NumPy training loop even where a compiled path exists)."""
     import nnscratch as nns
-    from nnscratch.core.init import Normal
+    from nnscratch.tutorial import tutorial_network
 
     def tutorial_net(hidden, population=None, width=None):
-        return nns.MLP(
-            [2, hidden, 2],
-            init=Normal(1.0),
-            bias_init=Normal(1.0),
-            loss=nns.SoftmaxCrossEntropy(reduction="sum"),
-            seed=seed,
-            population=population,
-            width=width,
-        )
+        return tutorial_network(2, hidden, 2, seed=seed, population=population, width=width)
 
     if name == "W5":
         make, epochs, batch, lr = (

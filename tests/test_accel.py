@@ -87,7 +87,7 @@ def test_tutorial_results_agree_across_engines():
     X_train, y_train = X_train[:600], y_train[:600]
     results = []
     for engine in ("numpy", "numba"):
-        net = T._tutorial_mlp(2, 16, 2, seed=3, population=5)
+        net = T.tutorial_network(2, 16, 2, seed=3, population=5)
         net.fit(
             X_train, y_train, epochs=3, batch_size=10, optimizer=nns.SGD(lr=1e-4), engine=engine
         )

@@ -18,7 +18,6 @@ from helpers import central_differences
 
 import nnscratch as nns
 from nnscratch import tutorial
-from nnscratch.core.init import Normal
 from nnscratch.core.seeding import member_seeds, rng_for
 from nnscratch.core.train import train
 
@@ -36,13 +35,7 @@ def moons_small():
 
 
 def tutorial_net(seed, hidden=64):
-    return nns.MLP(
-        [2, hidden, 2],
-        init=Normal(1.0),
-        bias_init=Normal(1.0),
-        loss=nns.SoftmaxCrossEntropy(reduction="sum"),
-        seed=seed,
-    )
+    return tutorial.tutorial_network(2, hidden, 2, seed=seed)
 
 
 def test_numpy_loop_equals_nnscratch_with_the_same_permutations(moons_small):

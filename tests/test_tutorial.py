@@ -177,7 +177,7 @@ def test_population_members_equal_networks_trained_alone(moons):
     root = np.random.SeedSequence(5)
     acc = T.test(X_train, y_train, X_test, y_test, 10, 2, 4, seed=root, verbose=False)
     for p in (0, 3):
-        alone = T._tutorial_mlp(2, 64, 2, seed=[child(root, p)])
+        alone = T.tutorial_network(2, 64, 2, seed=[child(root, p)])
         alone.fit(X_train, y_train, epochs=2, batch_size=10, optimizer=SGD(lr=1e-4))
         assert alone.score(X_test, y_test) == pytest.approx(acc[p], abs=1e-12)
 

@@ -47,6 +47,7 @@ __all__ = [
     "softmax",
     "test",
     "test_class",
+    "tutorial_network",
 ]
 
 ALPHA = 1e-4  # the tutorial's learning rate
@@ -78,8 +79,10 @@ def relu(x) -> np.ndarray:
     return F.relu(np.asarray(x))
 
 
-def _tutorial_mlp(n_features, n_hidden, n_class, seed=None, population=None, width=None) -> MLP:
-    """The tutorial's network on the core: randn weights and biases, summed cross-entropy."""
+def tutorial_network(n_features, n_hidden, n_class, seed=None, population=None, width=None) -> MLP:
+    """The tutorial's network as an ``MLP`` (or a population of them): ReLU, ``randn``
+    weights and biases (std 1), cross-entropy summed over the batch. Train it with
+    ``fit(..., optimizer=SGD(lr=1e-4))`` for the tutorial's algorithm."""
     return MLP(
         [n_features, n_hidden, n_class],
         activation="relu",
@@ -94,7 +97,7 @@ def _tutorial_mlp(n_features, n_hidden, n_class, seed=None, population=None, wid
 
 def init_network(n_features: int = 2, n_class: int = 2, n_hidden: int = 64, *, seed=None) -> dict:
     """``{'W1': (D, H), 'b1': (H,), 'W2': (H, K), 'b2': (K,)}``, every entry ``randn`` (step 5)."""
-    net = _tutorial_mlp(
+    net = tutorial_network(
         check_int("n_features", n_features),
         check_int("n_hidden", n_hidden),
         check_int("n_class", n_class, minimum=2),
@@ -114,7 +117,7 @@ def _as_net(model: dict) -> MLP:
         raise fail("model", "W1 (D, H) and W2 (H, K)", {k: model[k].shape for k in KEYS})
     if model["b1"].shape != (W1.shape[1],) or model["b2"].shape != (W2.shape[1],):
         raise fail("model", "b1 (H,) and b2 (K,)", {k: model[k].shape for k in KEYS})
-    net = _tutorial_mlp(W1.shape[0], W1.shape[1], W2.shape[1], seed=0)
+    net = tutorial_network(W1.shape[0], W1.shape[1], W2.shape[1], seed=0)
     for layer, (w, b) in zip(net.dense_layers, [("W1", "b1"), ("W2", "b2")], strict=True):
         layer.params = {"W": model[w][None], "b": model[b][None]}  # (1, ...) views
     return net
@@ -210,7 +213,7 @@ def _train_population(
     y_test = check_labels(test_label, X_test.shape[0], K, name="test_label")
     batch_size = check_int("batch_size", batch_size)
     iter_num = check_int("iter_num", iter_num)
-    net = _tutorial_mlp(X.shape[1], n_hidden, K, seed=seed, population=population, width=width)
+    net = tutorial_network(X.shape[1], n_hidden, K, seed=seed, population=population, width=width)
     net.fit(X, y, epochs=iter_num, batch_size=batch_size, optimizer=SGD(lr=ALPHA))
     return net.score(X_test, y_test)
 
