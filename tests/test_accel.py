@@ -46,6 +46,20 @@ def _pair(sizes, data, engine_kwargs=None, **net_kwargs):
         ([3, 9, 6, 3], {"population": 2, "width": [[4, 6], [9, 2]]}),
         ([3, 8, 3], {"population": 2, "loss": nns.SoftmaxCrossEntropy(reduction="sum")}),
         ([3, 8, 3], {"population": 2, "dtype": np.float32}),
+        # populations over several lane groups of accel's kernel (8 members each), the last
+        # one partly empty, with widths that differ inside and across groups
+        ([3, 9, 3], {"population": 19, "width": [1 + p % 9 for p in range(19)]}),
+        (
+            [3, 6, 4, 3],
+            {
+                "activation": "tanh",
+                "population": 11,
+                "width": [[6 - p % 5, 1 + p % 4] for p in range(11)],
+            },
+        ),
+        ([3, 5, 3], {"activation": "sigmoid", "population": 9, "width": [5, 1] * 4 + [3]}),
+        ([3, 3], {"population": 10}),  # no hidden layer
+        ([3, 8, 3], {"population": 17, "dtype": np.float32}),
     ],
 )
 def test_compiled_epoch_equals_numpy_loop(sizes, kwargs, data):
@@ -117,6 +131,35 @@ def test_frozen_members_do_not_move(engine, data):
     for key, value in before.items():
         np.testing.assert_array_equal(net.params[key][0], value[0])
         assert not np.array_equal(net.params[key][1], value[1])
+
+
+def test_frozen_lane_group_and_member_agree_with_numpy_loop(data):
+    """Members 0-7 (one whole lane group of the kernel) and 9 frozen; the rest train."""
+    X, y = data
+    frozen = [0, 1, 2, 3, 4, 5, 6, 7, 9]
+
+    class Freeze(nns.Callback):
+        def on_train_begin(self, run):
+            run.active[frozen] = False
+
+    nets = []
+    for engine in ("numpy", "numba"):
+        net = nns.MLP([3, 6, 3], population=12, seed=0, width=[6, 2, 3, 4, 5, 6] * 2)
+        before = {k: v.copy() for k, v in net.params.items()}
+        net.fit(
+            X,
+            y,
+            epochs=2,
+            batch_size=8,
+            optimizer=nns.SGD(lr=0.1),
+            engine=engine,
+            callbacks=[Freeze()],
+        )
+        for key, value in before.items():
+            np.testing.assert_array_equal(net.params[key][frozen], value[frozen])
+        nets.append(net)
+    for key, value in nets[0].params.items():
+        np.testing.assert_allclose(nets[1].params[key], value, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,10 @@ For small networks its cost is not arithmetic but the fixed price of each NumPy 
 for every layer of every minibatch step; a population amortises that price over its members,
 but a single network, or a population of tiny networks, still spends most of its time in
 call overhead. This module compiles ONE EPOCH of the same algorithm (the same permutation
-per member, the same contiguous minibatches, the same gradients, the same update) into a
-loop over members, run in parallel threads, each member's steps done with plain loops over
-only its active units.
+per member, the same contiguous minibatches, the same gradients, the same update) with the
+members in SIMD lanes: groups of eight members, run in parallel threads, each step done for
+the eight at once, one vector instruction per operation, over the units of the group's
+widest member only (see ``_kernels``). A single network uses one lane of eight.
 
 It is used automatically by ``fit`` when ``numba`` is installed (``pip install
 "nnscratch[fast]"``) and the run is one it covers: dense layers with an ``identity``,
@@ -86,7 +87,7 @@ def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
 
 def epoch_runner(net, X, y, optimizer, batch_size: int):
     """``run(order, active) -> (summed loss, hits)``: one compiled epoch per call."""
-    from nnscratch._kernels import sgd_epoch  # imports numba; compiled once, then cached
+    from nnscratch._kernels import compiled, sgd_epoch  # imports numba; compiled once, cached
 
     P = net.n_members
     dense = net.dense_layers
@@ -104,20 +105,21 @@ def epoch_runner(net, X, y, optimizer, batch_size: int):
         lr[:] = np.ravel(per_member(optimizer.lr, Ws[0], name="lr"))
         out = np.zeros((P, 2))
         order = np.ascontiguousarray(order, dtype=np.int64)
-        sgd_epoch(
-            X,
-            y,
-            order,
-            Ws,
-            bs,
-            lr,
-            widths,
-            batch_size,
-            mean,
-            ACTIVATIONS[net.activation.name],
-            np.ascontiguousarray(active),
-            out,
-        )
+        with compiled():
+            sgd_epoch(
+                X,
+                y,
+                order,
+                Ws,
+                bs,
+                lr,
+                widths,
+                batch_size,
+                mean,
+                ACTIVATIONS[net.activation.name],
+                np.ascontiguousarray(active),
+                out,
+            )
         optimizer.t += -(-order.shape[1] // batch_size)  # the steps the NumPy loop counts
         return out[:, 0], out[:, 1]
 
