@@ -250,12 +250,19 @@ def train(
     # frozen members' parameters and buffers, written back after every update
     held = _hold(state, run.active, None)
 
+    shared = rows.strides[0] == 0  # every member trains on all rows (no held-out split)
+    positions = np.arange(n_rows)
     with _interruptible(run):  # Ctrl-C: stop after the current batch, keep what is done
         for epoch in range(epochs):
             run.epoch = epoch
             # --- shuffle: a fresh permutation per member ---
             if shuffle:
-                order = np.stack([rows[p, r.permutation(n_rows)] for p, r in enumerate(shufflers)])
+                order = np.empty((P, n_rows), dtype=positions.dtype)  # (P,N_train)
+                for p, r in enumerate(shufflers):  # == r.permutation(n_rows), in place
+                    order[p] = positions
+                    r.shuffle(order[p])
+                if not shared:  # members hold out their own rows: map positions to rows
+                    order = np.take_along_axis(rows, order, axis=1)
             else:
                 order = rows
             if fast_epoch is not None:  # the same epoch, compiled (nnscratch.accel)
