@@ -46,8 +46,12 @@ def _pair(sizes, data, engine_kwargs=None, **net_kwargs):
         ([3, 9, 6, 3], {"population": 2, "width": [[4, 6], [9, 2]]}),
         ([3, 8, 3], {"population": 2, "loss": nns.SoftmaxCrossEntropy(reduction="sum")}),
         ([3, 8, 3], {"population": 2, "dtype": np.float32}),
-        # populations over several lane groups of accel's kernel (8 members each), the last
-        # one partly empty, with widths that differ inside and across groups
+        # from accel.LANES_FROM members on, members share vector lanes (8 to a group):
+        # every activation and reduction there, and populations over several groups, the
+        # last one partly empty, with widths that differ inside and across groups
+        ([3, 7, 3], {"activation": "leaky_relu", "population": 8}),
+        ([3, 7, 3], {"activation": "identity", "population": 6}),
+        ([3, 8, 3], {"population": 8, "loss": nns.SoftmaxCrossEntropy(reduction="sum")}),
         ([3, 9, 3], {"population": 19, "width": [1 + p % 9 for p in range(19)]}),
         (
             [3, 6, 4, 3],

@@ -8,7 +8,8 @@ call overhead. This module compiles ONE EPOCH of the same algorithm (the same pe
 per member, the same contiguous minibatches, the same gradients, the same update) with the
 members in SIMD lanes: groups of eight members, run in parallel threads, each step done for
 the eight at once, one vector instruction per operation, over the units of the group's
-widest member only (see ``_kernels``). A single network uses one lane of eight.
+widest member only (see ``_kernels``). Populations under ``LANES_FROM`` members, a single
+network above all, run one member per thread instead (``_kernel_members``).
 
 It is used automatically by ``fit`` when ``numba`` is installed (``pip install
 "nnscratch[fast]"``) and the run is one it covers: dense layers with an ``identity``,
@@ -22,6 +23,7 @@ NumPy loop to rounding (tests pin them); the floating-point order of the sums di
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 
 import numpy as np
@@ -43,6 +45,13 @@ def available() -> bool:
 #: Above this many multiply-adds per member, layer and step (batch x inputs x outputs), a BLAS
 #: matrix product beats the compiled loops; measured break-even on 2 cores: about 2.6e5.
 SMALL_LAYER = 2**17
+
+
+#: From this many members on, the members share vector lanes (``_kernels``, eight to a
+#: group); below it each has a thread and vectorises along its units (``_kernel_members``).
+#: Measured on 2 cores: lanes cost about 8 us per group-step for 2-64-2, one member about
+#: 1.5 us per step, so lanes win from about 5 members on.
+LANES_FROM = 6
 
 
 def worthwhile(net, batch_size: int) -> bool:
@@ -87,7 +96,9 @@ def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
 
 def epoch_runner(net, X, y, optimizer, batch_size: int):
     """``run(order, active) -> (summed loss, hits)``: one compiled epoch per call."""
-    from nnscratch._kernels import compiled, sgd_epoch  # imports numba; compiled once, cached
+    # imports numba; each kernel compiled on first use, then cached on disk
+    from nnscratch._kernel_members import sgd_epoch_members
+    from nnscratch._kernels import compiled, sgd_epoch
 
     P = net.n_members
     dense = net.dense_layers
@@ -105,8 +116,9 @@ def epoch_runner(net, X, y, optimizer, batch_size: int):
         lr[:] = np.ravel(per_member(optimizer.lr, Ws[0], name="lr"))
         out = np.zeros((P, 2))
         order = np.ascontiguousarray(order, dtype=np.int64)
-        with compiled():
-            sgd_epoch(
+        lanes = P >= LANES_FROM
+        with compiled() if lanes else contextlib.nullcontext():
+            (sgd_epoch if lanes else sgd_epoch_members)(
                 X,
                 y,
                 order,

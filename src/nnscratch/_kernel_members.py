@@ -1,0 +1,186 @@
+"""The compiled kernel for small populations (imports numba; loaded only on use).
+
+One epoch of minibatch SGD for a softmax MLP, every member in its own thread, each member's
+steps written as plain loops over only its active units, vectorised along the units by
+LLVM's loop vectoriser. :mod:`nnscratch._kernels` puts eight members in the lanes of one
+vector instead, which wins once a population fills them; :func:`nnscratch.accel.epoch_runner`
+picks this kernel for populations under ``LANES_FROM`` members (a single network uses one
+lane of eight there). The NumPy loop in :mod:`nnscratch.core.train` is the reference these
+loops follow, equation by equation.
+"""
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(inline="always")
+def act(v, kind):
+    """The activation with code ``kind`` (see ``nnscratch.accel.ACTIVATIONS``)."""
+    if kind == 1:
+        return v if v > 0 else 0.0 * v  # 0 * v keeps v's type, and NaN stays NaN
+    if kind == 2:
+        return v if v > 0 else 0.01 * v
+    if kind == 3:
+        return np.tanh(v)
+    if kind == 4:
+        # sigmoid without overflow for large |v|
+        if v >= 0:
+            return 1.0 / (1.0 + np.exp(-v))
+        e = np.exp(v)
+        return e / (1.0 + e)
+    return v
+
+
+@nb.njit(inline="always")
+def act_grad(a, h, kind):
+    """Its derivative, from the input ``a`` or the output ``h``, whichever is cheaper."""
+    if kind == 1:
+        return 1.0 if a > 0 else 0.0
+    if kind == 2:
+        return 1.0 if a > 0 else 0.01
+    if kind == 3:
+        return 1.0 - h * h
+    if kind == 4:
+        return h * (1.0 - h)
+    return 1.0
+
+
+# reassoc/contract let LLVM vectorise the dot products; no nnan/ninf: divergence must show
+@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+def sgd_epoch_members(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out):
+    # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
+    # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
+    P, n_rows = order.shape
+    L = len(Ws)
+    Hmax = 1
+    for layer in range(L):
+        Hmax = max(Hmax, Ws[layer].shape[1], Ws[layer].shape[2])
+    for p in nb.prange(P):
+        if not active[p]:
+            continue
+        h = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # layer inputs h[l]
+        a = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # pre-activations a[l+1]
+        d = np.zeros((batch_size, Hmax), X.dtype)  # dL/da of the current layer
+        d_prev = np.zeros((batch_size, Hmax), X.dtype)
+        g = np.zeros((Hmax, Hmax), X.dtype)  # a weight gradient
+        gb = np.zeros(Hmax, X.dtype)
+        Wt = np.zeros((Hmax, Hmax), X.dtype)  # W transposed, for narrow layers
+        step = lr[p]
+        loss, hits = 0.0, 0.0
+        K = widths[p, L]
+        for start in range(0, n_rows, batch_size):
+            n = min(batch_size, n_rows - start)
+            scale = 1.0 / n if mean else 1.0
+            # --- gather the minibatch ---
+            for i in range(n):
+                r = order[p, start + i]
+                for c in range(widths[p, 0]):
+                    h[0, i, c] = X[r, c]
+            # --- forward ---
+            for layer in range(L):
+                W, b = Ws[layer][p], bs[layer][p]
+                din, dout = widths[p, layer], widths[p, layer + 1]
+                hin, aout = h[layer], a[layer + 1]
+                # loop orders keep the longer of din/dout innermost, over contiguous memory
+                if dout >= din:  # wide: a_i = b + sum_c h_ic W_c, rows of W
+                    for i in range(n):
+                        for j in range(dout):
+                            aout[i, j] = b[j]
+                        for c in range(din):
+                            hv = hin[i, c]
+                            for j in range(dout):
+                                aout[i, j] += hv * W[c, j]
+                else:  # narrow: a_ij = b_j + dot(h_i, row j of W^T)
+                    for j in range(dout):
+                        for c in range(din):
+                            Wt[j, c] = W[c, j]
+                    for i in range(n):
+                        for j in range(dout):
+                            acc = 0.0
+                            for c in range(din):
+                                acc += hin[i, c] * Wt[j, c]
+                            aout[i, j] = acc + b[j]
+                if layer < L - 1:
+                    for i in range(n):
+                        for j in range(dout):
+                            h[layer + 1, i, j] = act(aout[i, j], kind)
+            # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
+            for i in range(n):
+                z = a[L, i]
+                best = 0
+                for k in range(1, K):
+                    if z[k] > z[best]:
+                        best = k
+                zmax, s = z[best], 0.0
+                for k in range(K):
+                    d[i, k] = np.exp(z[k] - zmax)
+                    s += d[i, k]
+                yi = y[order[p, start + i]]
+                loss += np.log(s) + zmax - z[yi]
+                hits += 1.0 if best == yi else 0.0
+                for k in range(K):
+                    d[i, k] = d[i, k] / s * scale
+                d[i, yi] -= scale
+            # --- backward and update, last layer first ---
+            for layer in range(L - 1, -1, -1):
+                W, b = Ws[layer][p], bs[layer][p]
+                din, dout = widths[p, layer], widths[p, layer + 1]
+                hin, ain = h[layer], a[layer]
+                wide = dout >= din
+                if layer > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
+                    if wide:  # dot products along rows of W
+                        for i in range(n):
+                            for c in range(din):
+                                acc = 0.0
+                                for j in range(dout):
+                                    acc += d[i, j] * W[c, j]
+                                d_prev[i, c] = acc * act_grad(ain[i, c], hin[i, c], kind)
+                    else:  # sums of rows of W^T
+                        for j in range(dout):
+                            for c in range(din):
+                                Wt[j, c] = W[c, j]
+                        for i in range(n):
+                            for c in range(din):
+                                d_prev[i, c] = 0.0
+                            for j in range(dout):
+                                dv = d[i, j]
+                                for c in range(din):
+                                    d_prev[i, c] += dv * Wt[j, c]
+                            for c in range(din):
+                                d_prev[i, c] *= act_grad(ain[i, c], hin[i, c], kind)
+                # dW = h^T d and db = column sums of d, eq. (15)/(16); g is (in, out) when
+                # wide, (out, in) when narrow, so the inner loop runs over the longer side
+                for j in range(dout):
+                    gb[j] = 0.0
+                rows, cols = (din, dout) if wide else (dout, din)
+                for r in range(rows):
+                    for c in range(cols):
+                        g[r, c] = 0.0
+                for i in range(n):
+                    for j in range(dout):
+                        gb[j] += d[i, j]
+                    if wide:
+                        for c in range(din):
+                            hv = hin[i, c]
+                            for j in range(dout):
+                                g[c, j] += hv * d[i, j]
+                    else:
+                        for j in range(dout):
+                            dv = d[i, j]
+                            for c in range(din):
+                                g[j, c] += dv * hin[i, c]
+                # eq. (7): theta := theta - lr * grad
+                if wide:
+                    for c in range(din):
+                        for j in range(dout):
+                            W[c, j] -= step * g[c, j]
+                else:
+                    for c in range(din):
+                        for j in range(dout):
+                            W[c, j] -= step * g[j, c]
+                for j in range(dout):
+                    b[j] -= step * gb[j]
+                if layer > 0:
+                    d, d_prev = d_prev, d
+        out[p, 0] = loss
+        out[p, 1] = hits
