@@ -1,7 +1,8 @@
-"""The compiled kernel behind :mod:`nnscratch.accel` (imports numba; loaded only on use).
+"""The compiled kernels behind :mod:`nnscratch.accel` (import numba; loaded only on use).
 
-One epoch of minibatch SGD for a softmax MLP. The NumPy loop in :mod:`nnscratch.core.train`
-is the reference these loops follow, equation by equation.
+:func:`sgd_epoch` runs one epoch of minibatch SGD for a softmax MLP; :func:`logits` runs the
+forward pass for prediction. The NumPy loop in :mod:`nnscratch.core.train` is the reference
+these loops follow, equation by equation.
 
 Layout: members in SIMD lanes. The population is cut into groups of ``G`` members, and every
 array of a group ends in a lane axis of length ``G``: a group's weights are ``(in, out, G)``,
@@ -10,25 +11,40 @@ is then the same operation on ``G`` members at once, one vector instruction wide
 the layer widths: a 2-3-2 network vectorises as well as a 2-64-2 one. A group is as wide as
 its widest member; narrower members' extra units are masked, as in the NumPy loop.
 
-Each ``for lane in range(G)`` loop below is one vector operation. Two things make LLVM emit it
-as one: its operands are first copied into ``t``/``u``, small arrays on the stack that LLVM
-keeps in registers (so no store can alias a later load), and the kernel is compiled with
-numba's SLP (straight-line) vectoriser on and its loop vectoriser off (:func:`compiled`);
-the loop vectoriser would otherwise vectorise across units with gathers and scatters, and
-numba leaves the SLP vectoriser off by default. The tests pin every activation, depth,
-width mix and dtype to the NumPy loop.
+Tiles: every width and the batch are padded to an even number (zero weights, zero inputs,
+masked units, zero gradients), so each product works on 2 x 2 tiles: two rows by two units,
+four independent sums in registers per pair of loads, and no remainder loops.
+
+Each ``for lane in range(G)`` loop below is one vector operation. What makes LLVM emit it as
+one:
+
+- numba's SLP (straight-line) vectoriser on and its loop vectoriser off (:func:`compiled`);
+  the loop vectoriser would vectorise across units with gathers and scatters instead, and
+  numba leaves the SLP vectoriser off by default;
+- sums and scratch values in ``G``-element arrays on the stack (``_lanes``), which LLVM keeps
+  in registers;
+- memory read and written through pointers (``_at(array, offset)[lane]``): numba checks an
+  array index for a negative value (to wrap it around), per lane, unless it can prove the
+  index non-negative, and those checks break the eight accesses apart;
+- no branch around a load (a select of loaded values, or a product with 0/1, instead).
+
+The tests pin every activation, depth, width mix and dtype to the NumPy loop.
 """
 
 from contextlib import contextmanager
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba import types
 from numba.core import cgutils, config
 from numba.extending import intrinsic
 
 #: Members per group: 8 float64 lanes fill one 512-bit register.
 G = 8
+
+#: Rows per block of the prediction kernel.
+BLOCK = 64
 
 
 @intrinsic
@@ -42,6 +58,28 @@ def _lanes(typingctx, like):
     return sig, codegen
 
 
+@intrinsic
+def _at(typingctx, array, offset):
+    """A pointer to ``array[offset]``; ``_at(a, o)[lane]`` is ``a[o + lane]``, unchecked."""
+    sig = types.CPointer(array.dtype)(array, offset)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.gep(data, [args[1]], inbounds=True)
+
+    return sig, codegen
+
+
+@intrinsic
+def _as_float(typingctx, bits):
+    """The float64 whose bit pattern is the int64 ``bits``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
 @nb.njit(inline="always")
 def _aligned(n, like):
     """``np.zeros(n, like.dtype)`` starting on a 64-byte boundary (whole-vector loads)."""
@@ -49,6 +87,41 @@ def _aligned(n, like):
     buf = np.zeros(n + pad, like.dtype)
     start = (-buf.ctypes.data % 64) // like.itemsize
     return buf[start : start + n]
+
+
+@nb.njit(inline="always")
+def _exp(v, s):
+    """``v = e ** v`` for ``v <= 0``, to an ulp or two, in arithmetic that vectorises.
+
+    libm's ``exp`` is a scalar call. Here ``v = n ln 2 + r`` with ``|r| <= ln(2) / 2``,
+    ``e ** r`` is its Taylor series to ``r ** 13`` (remainder under 1e-17), and ``2 ** n`` is
+    built in the exponent bits, in the scratch ``s``. ``exp(0)`` is exactly 1. Below -708 the
+    result is ``e ** -708`` (3e-308) instead of a subnormal: nothing downstream can tell.
+    Two loops, each small enough for LLVM to unroll and vectorise.
+    """
+    for lane in range(G):
+        x = v[lane]
+        x = -708.0 if x < -708.0 else x  # NaN stays NaN
+        n = np.floor(x * 1.4426950408889634 + 0.5)
+        v[lane] = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
+        s[lane] = _as_float((np.int64(n) + 1023) << 52)
+    for lane in range(G):
+        r = v[lane]  # Horner, with the coefficients 1/13!, 1/12!, ..., 1/1!, 1/0!
+        p = 1.6059043836821613e-10
+        p = p * r + 2.08767569878681e-09
+        p = p * r + 2.505210838544172e-08
+        p = p * r + 2.755731922398589e-07
+        p = p * r + 2.7557319223985893e-06
+        p = p * r + 2.48015873015873e-05
+        p = p * r + 0.0001984126984126984
+        p = p * r + 0.001388888888888889
+        p = p * r + 0.008333333333333333
+        p = p * r + 0.041666666666666664
+        p = p * r + 0.16666666666666666
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        v[lane] = p * s[lane]
 
 
 @nb.njit(inline="always")
@@ -71,18 +144,131 @@ def _activate(t, kind):
 
 
 @nb.njit(inline="always")
-def _times_grad(t, h, o, kind):
-    """``t *= f'(a)``, from the activation's output ``h[o : o + G]`` (eq. 17)."""
+def _output(a, o, t, m, mo, hidden, kind):
+    """``a[o : o + G] = f(t) * m[mo : mo + G]`` for a hidden layer, ``= t`` for the logits."""
+    if hidden:
+        _activate(t, kind)
+        mp = _at(m, mo)
+        for lane in range(G):
+            t[lane] *= mp[lane]
+    ap = _at(a, o)
+    for lane in range(G):
+        ap[lane] = t[lane]
+
+
+@nb.njit(inline="always")
+def _backprop(dp, t, h, o, kind):
+    """``dp[o : o + G] = t * f'(a)``, from the activation's output ``h[o : o + G]`` (eq. 17)."""
+    dp, h = _at(dp, o), _at(h, o)
     if kind == 1 or kind == 2:  # h > 0 exactly when a > 0
         slope = 0.0 if kind == 1 else 0.01
         for lane in range(G):
-            t[lane] = t[lane] if h[o + lane] > 0 else slope * t[lane]
+            t[lane] = t[lane] if h[lane] > 0 else slope * t[lane]
     elif kind == 3:
         for lane in range(G):
-            t[lane] = t[lane] * (1.0 - h[o + lane] * h[o + lane])
+            t[lane] = t[lane] * (1.0 - h[lane] * h[lane])
     elif kind == 4:
         for lane in range(G):
-            t[lane] = t[lane] * (h[o + lane] * (1.0 - h[o + lane]))
+            t[lane] = t[lane] * (h[lane] * (1.0 - h[lane]))
+    for lane in range(G):
+        dp[lane] = t[lane]
+
+
+@nb.njit(inline="always")
+def _descend(x, o, step, t):
+    """``x[o : o + G] -= step * t``, eq. (7)."""
+    xp = _at(x, o)
+    for lane in range(G):
+        xp[lane] -= step[lane] * t[lane]
+
+
+@nb.njit(inline="always")
+def _group(first, active, widths):
+    """Which lanes hold a live member, and the group's even-padded layer sizes."""
+    P, L = widths.shape[0], widths.shape[1] - 1
+    live = np.zeros(G, np.bool_)
+    dims = np.zeros(L + 1, np.int64)
+    for lane in range(G):
+        p = first + lane
+        if p < P and active[p]:
+            live[lane] = True
+            for k in range(L + 1):
+                dims[k] = max(dims[k], widths[p, k])
+    for k in range(L + 1):
+        dims[k] += dims[k] % 2
+    return live, dims
+
+
+@nb.njit(inline="always")
+def _load(first, live, Ws, bs, widths, dims, like):
+    """Copy a group's members in: lane-major, zero beyond each member's own width.
+
+    Returns the flat weights, biases and masks with the offsets of layer ``k``'s weights
+    ``(din, dout, G)`` and biases/masks ``(dout, G)``; all multiples of ``G``, so all aligned.
+    """
+    L = len(Ws)
+    w_at = np.zeros(L + 1, np.int64)
+    b_at = np.zeros(L + 1, np.int64)
+    for k in range(L):
+        w_at[k + 1] = w_at[k] + dims[k] * dims[k + 1] * G
+        b_at[k + 1] = b_at[k] + dims[k + 1] * G
+    Wg, bg, mask = _aligned(w_at[L], like), _aligned(b_at[L], like), _aligned(b_at[L], like)
+    for lane in range(G):
+        p = first + lane
+        if not live[lane]:
+            continue
+        for k in range(L):
+            W, b, dout = Ws[k][p], bs[k][p], dims[k + 1]
+            for c in range(widths[p, k]):
+                for j in range(widths[p, k + 1]):
+                    Wg[w_at[k] + (c * dout + j) * G + lane] = W[c, j]
+            for j in range(widths[p, k + 1]):
+                bg[b_at[k] + j * G + lane] = b[j]
+                mask[b_at[k] + j * G + lane] = 1.0
+    return Wg, bg, mask, w_at, b_at
+
+
+@nb.njit(inline="always")
+def _activations(dims, rows, like):
+    """The buffer of every layer's input ``(rows, din, G)`` and the logits, and its offsets."""
+    L = len(dims) - 1
+    h_at = np.zeros(L + 2, np.int64)
+    for k in range(L + 1):
+        h_at[k + 1] = h_at[k] + rows * dims[k] * G
+    return _aligned(h_at[L + 1], like), h_at
+
+
+@nb.njit(inline="always")
+def _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11):
+    """Rows ``0..ne`` of every layer: ``a = h W + b``, eq. (5)/(6); ``h_next = f(a) * mask``."""
+    L = len(dims) - 1
+    for k in range(L):
+        din, dout = dims[k], dims[k + 1]
+        W, b, m = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]], mask[b_at[k] :]
+        hin, a = h[h_at[k] : h_at[k + 1]], h[h_at[k + 1] : h_at[k + 2]]
+        hidden = k < L - 1
+        for i in range(0, ne, 2):
+            x0, x1 = i * din * G, (i + 1) * din * G  # rows i and i + 1
+            for j in range(0, dout, 2):  # units j and j + 1
+                bp = _at(b, j * G)
+                for lane in range(G):
+                    t00[lane] = bp[lane]
+                    t01[lane] = bp[G + lane]
+                    t10[lane] = bp[lane]
+                    t11[lane] = bp[G + lane]
+                for c in range(din):
+                    wp = _at(W, (c * dout + j) * G)
+                    p0, p1 = _at(hin, x0 + c * G), _at(hin, x1 + c * G)
+                    for lane in range(G):
+                        t00[lane] += p0[lane] * wp[lane]
+                        t01[lane] += p0[lane] * wp[G + lane]
+                        t10[lane] += p1[lane] * wp[lane]
+                        t11[lane] += p1[lane] * wp[G + lane]
+                o0, o1 = (i * dout + j) * G, ((i + 1) * dout + j) * G
+                _output(a, o0, t00, m, j * G, hidden, kind)
+                _output(a, o0 + G, t01, m, (j + 1) * G, hidden, kind)
+                _output(a, o1, t10, m, j * G, hidden, kind)
+                _output(a, o1 + G, t11, m, (j + 1) * G, hidden, kind)
 
 
 # reassoc/contract: fused multiply-adds; no nnan/ninf: divergence must show
@@ -94,185 +280,132 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
     L = len(Ws)
     D = X.shape[1]
     for group in nb.prange((P + G - 1) // G):
-        t = nb.carray(_lanes(X), G)  # vector registers
-        u = nb.carray(_lanes(X), G)
+        t, u = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)  # vector registers
+        t00, t01 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)  # a 2 x 2 tile
+        t10, t11 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
+        zmax, total = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
+        best, label = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)  # class numbers
+        z_label = nb.carray(_lanes(X), G)
         first = group * G  # member in lane 0
-        # --- the group's shape: its widest active member, layer by layer ---
-        live = np.zeros(G, np.bool_)
-        dims = np.zeros(L + 1, np.int64)
-        for lane in range(G):
-            p = first + lane
-            if p < P and active[p]:
-                live[lane] = True
-                for k in range(L + 1):
-                    dims[k] = max(dims[k], widths[p, k])
+        live, dims = _group(first, active, widths)
         if dims[0] == 0:
             continue  # every member frozen
-        # offsets of layer k's weights (din, dout, G), biases and masks (dout, G) and
-        # inputs (batch, din, G) in flat buffers; all multiples of G, so all aligned
-        w_at = np.zeros(L + 1, np.int64)
-        b_at = np.zeros(L + 1, np.int64)
-        h_at = np.zeros(L + 2, np.int64)
-        widest = 0
-        for k in range(L):
-            w_at[k + 1] = w_at[k] + dims[k] * dims[k + 1] * G
-            b_at[k + 1] = b_at[k] + dims[k + 1] * G
-        for k in range(L + 1):
-            h_at[k + 1] = h_at[k] + batch_size * dims[k] * G
-            widest = max(widest, dims[k])
-        Wg, gW = _aligned(w_at[L], X), _aligned(w_at[L], X)  # weights and their gradient
-        bg, mask = _aligned(b_at[L], X), _aligned(b_at[L], X)
-        h = _aligned(h_at[L + 1], X)  # h[k]: layer k's input; h[L]: the logits
-        d = _aligned(batch_size * widest * G, X)  # dL/da of the current layer
-        d_prev = _aligned(batch_size * widest * G, X)
+        K, Kp, Dp = widths[0, L], dims[L], dims[0]  # classes; padded: classes, inputs
+        rows = batch_size + batch_size % 2
+        Wg, bg, mask, w_at, b_at = _load(first, live, Ws, bs, widths, dims, X)
+        h, h_at = _activations(dims, rows, X)  # h[k]: layer k's input; h[L]: the logits
+        widest = dims.max()
+        d = _aligned(rows * widest * G, X)  # dL/da of the current layer
+        d_prev = _aligned(rows * widest * G, X)
         step = _aligned(G, X)  # learning rate per lane; 0 in empty lanes
-        label = np.zeros(G, np.int64)
-        best = np.zeros(G, np.int64)
-        zmax = np.zeros(G, X.dtype)
-        total = np.zeros(G, X.dtype)
+        for lane in range(G):
+            if live[lane]:
+                step[lane] = lr[first + lane]
         product = np.ones(G)
         loss = np.zeros(G)
         hits = np.zeros(G)
-        # --- copy the members in: lane-major, zero beyond each member's own width ---
-        for lane in range(G):
-            p = first + lane
-            if not live[lane]:
-                continue
-            step[lane] = lr[p]
-            for k in range(L):
-                W, b, dout = Ws[k][p], bs[k][p], dims[k + 1]
-                for c in range(widths[p, k]):
-                    for j in range(widths[p, k + 1]):
-                        Wg[w_at[k] + (c * dout + j) * G + lane] = W[c, j]
-                for j in range(widths[p, k + 1]):
-                    bg[b_at[k] + j * G + lane] = b[j]
-                    mask[b_at[k] + j * G + lane] = 1.0
-        K = dims[L]
         for start in range(0, n_rows, batch_size):
             n = min(batch_size, n_rows - start)
+            ne = n + n % 2  # rows in whole tiles; an odd batch's extra row is zeros
             scale = 1.0 / n if mean else 1.0
             # --- gather the minibatch: row i of lane l is X[order[member, start + i]] ---
             for i in range(n):
                 for lane in range(G):
                     r = order[min(first + lane, P - 1), start + i]
                     for c in range(D):
-                        h[(i * D + c) * G + lane] = X[r, c]
-            # --- forward: a = h W + b, eq. (5)/(6); h_next = f(a) * mask ---
-            for k in range(L):
-                din, dout = dims[k], dims[k + 1]
-                W, b = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]]
-                hin, a = h[h_at[k] : h_at[k + 1]], h[h_at[k + 1] : h_at[k + 2]]
-                for i in range(n):
-                    for j in range(dout):
-                        for lane in range(G):
-                            t[lane] = b[j * G + lane]
-                        for lane in range(G):
-                            a[(i * dout + j) * G + lane] = t[lane]
-                for c in range(din):  # a[i, j] += h[i, c] W[c, j]
-                    for i in range(n):
-                        for lane in range(G):
-                            u[lane] = hin[(i * din + c) * G + lane]
-                        for j in range(dout):
-                            o, w = (i * dout + j) * G, (c * dout + j) * G
-                            for lane in range(G):
-                                t[lane] = a[o + lane] + u[lane] * W[w + lane]
-                            for lane in range(G):
-                                a[o + lane] = t[lane]
-                if k < L - 1:
-                    m = mask[b_at[k] : b_at[k + 1]]
-                    for i in range(n):
-                        for j in range(dout):
-                            o = (i * dout + j) * G
-                            for lane in range(G):
-                                t[lane] = a[o + lane]
-                            _activate(t, kind)
-                            for lane in range(G):
-                                a[o + lane] = t[lane] * m[j * G + lane]
+                        h[(i * Dp + c) * G + lane] = X[r, c]
+            for o in range(n * Dp * G, ne * Dp * G):
+                h[o] = 0.0
+            _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
             # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
             z = h[h_at[L] : h_at[L + 1]]
             for i in range(n):
-                for lane in range(G):  # first maximum, as argmax takes it
-                    zmax[lane], best[lane], total[lane] = z[i * K * G + lane], 0, 0.0
+                zi, di = _at(z, i * Kp * G), _at(d, i * Kp * G)
+                for lane in range(G):
                     label[lane] = y[order[min(first + lane, P - 1), start + i]]
+                for lane in range(G):  # the first maximum, as argmax takes it
+                    zmax[lane], best[lane] = zi[lane], 0.0
                 for k in range(1, K):
                     for lane in range(G):
-                        if z[(i * K + k) * G + lane] > zmax[lane]:
-                            zmax[lane], best[lane] = z[(i * K + k) * G + lane], k
-                for k in range(K):
+                        v = zi[k * G + lane]
+                        up = v > zmax[lane]
+                        zmax[lane] = v if up else zmax[lane]
+                        best[lane] = k if up else best[lane]
+                for lane in range(G):
+                    total[lane], z_label[lane] = 0.0, 0.0
+                for k in range(K):  # exp(0) = 1 exactly for the maximum
                     for lane in range(G):
-                        o = (i * K + k) * G + lane
-                        e = 1.0 if k == best[lane] else np.exp(z[o] - zmax[lane])  # exp(0) = 1
-                        d[o] = e
-                        total[lane] += e
+                        t[lane] = zi[k * G + lane] - zmax[lane]
+                    _exp(t, u)
+                    for lane in range(G):
+                        di[k * G + lane] = t[lane]
+                        total[lane] += t[lane]
+                        z_label[lane] += zi[k * G + lane] * (1.0 if label[lane] == k else 0.0)
                 for lane in range(G):  # loss = log(total) + zmax - z_y; the logs summed below
-                    loss[lane] += zmax[lane] - z[(i * K + label[lane]) * G + lane]
+                    loss[lane] += zmax[lane] - z_label[lane]
                     hits[lane] += 1.0 if best[lane] == label[lane] else 0.0
                     product[lane] *= total[lane]  # 1 <= total <= K
+                for lane in range(G):
                     if product[lane] > 1e250 or i == n - 1:  # sum of logs = log of product
                         loss[lane] += np.log(product[lane])
                         product[lane] = 1.0
                 for k in range(K):
                     for lane in range(G):
-                        o = (i * K + k) * G + lane
-                        d[o] = d[o] / total[lane] * scale
-                for lane in range(G):
-                    d[(i * K + label[lane]) * G + lane] -= scale
+                        v = di[k * G + lane] / total[lane] * scale
+                        di[k * G + lane] = v - scale * (1.0 if label[lane] == k else 0.0)
+            for i in range(ne):  # the padding row and class add nothing below
+                for o in range(((i * Kp + (K if i < n else 0)) * G), (i + 1) * Kp * G):
+                    d[o] = 0.0
             # --- backward and update, last layer first ---
             for k in range(L - 1, -1, -1):
                 din, dout = dims[k], dims[k + 1]
                 W, b = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]]
-                g = gW[w_at[k] : w_at[k + 1]]
                 hin = h[h_at[k] : h_at[k + 1]]
                 if k > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
-                    for o in range(0, n * din * G, G):
-                        for lane in range(G):
-                            d_prev[o + lane] = 0.0
-                    for i in range(n):  # d_prev[i, c] += d[i, j] W[c, j]
-                        for j in range(dout):
+                    for i in range(0, ne, 2):
+                        for c in range(0, din, 2):
                             for lane in range(G):
-                                u[lane] = d[(i * dout + j) * G + lane]
-                            for c in range(din):
-                                o, w = (i * din + c) * G, (c * dout + j) * G
+                                t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
+                            for j in range(dout):
+                                d0 = _at(d, (i * dout + j) * G)
+                                d1 = _at(d, ((i + 1) * dout + j) * G)
+                                w0 = _at(W, (c * dout + j) * G)
+                                w1 = _at(W, ((c + 1) * dout + j) * G)
                                 for lane in range(G):
-                                    t[lane] = d_prev[o + lane] + u[lane] * W[w + lane]
-                                for lane in range(G):
-                                    d_prev[o + lane] = t[lane]
-                    for o in range(0, n * din * G, G):
+                                    t00[lane] += d0[lane] * w0[lane]
+                                    t01[lane] += d0[lane] * w1[lane]
+                                    t10[lane] += d1[lane] * w0[lane]
+                                    t11[lane] += d1[lane] * w1[lane]
+                            o0, o1 = (i * din + c) * G, ((i + 1) * din + c) * G
+                            _backprop(d_prev, t00, hin, o0, kind)
+                            _backprop(d_prev, t01, hin, o0 + G, kind)
+                            _backprop(d_prev, t10, hin, o1, kind)
+                            _backprop(d_prev, t11, hin, o1 + G, kind)
+                # eq. (7) with eq. (15): W[c, j] -= lr * sum_i h[i, c] d[i, j]
+                for c in range(0, din, 2):
+                    for j in range(0, dout, 2):
                         for lane in range(G):
-                            t[lane] = d_prev[o + lane]
-                        _times_grad(t, hin, o, kind)
-                        for lane in range(G):
-                            d_prev[o + lane] = t[lane]
-                # dW = h^T d, eq. (15), summed over the batch
-                for w in range(0, din * dout * G, G):
-                    for lane in range(G):
-                        g[w + lane] = 0.0
-                for i in range(n):  # g[c, j] += h[i, c] d[i, j]
-                    for c in range(din):
-                        for lane in range(G):
-                            u[lane] = hin[(i * din + c) * G + lane]
-                        for j in range(dout):
-                            o, w = (i * dout + j) * G, (c * dout + j) * G
+                            t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
+                        for i in range(ne):
+                            hp, dp = _at(hin, (i * din + c) * G), _at(d, (i * dout + j) * G)
                             for lane in range(G):
-                                t[lane] = g[w + lane] + u[lane] * d[o + lane]
-                            for lane in range(G):
-                                g[w + lane] = t[lane]
-                # eq. (7): theta := theta - lr * grad; db = column sums of d, eq. (16)
-                for w in range(0, din * dout * G, G):
-                    for lane in range(G):
-                        t[lane] = W[w + lane] - step[lane] * g[w + lane]
-                    for lane in range(G):
-                        W[w + lane] = t[lane]
-                for j in range(dout):
+                                t00[lane] += hp[lane] * dp[lane]
+                                t01[lane] += hp[lane] * dp[G + lane]
+                                t10[lane] += hp[G + lane] * dp[lane]
+                                t11[lane] += hp[G + lane] * dp[G + lane]
+                        w0, w1 = (c * dout + j) * G, ((c + 1) * dout + j) * G
+                        _descend(W, w0, step, t00)
+                        _descend(W, w0 + G, step, t01)
+                        _descend(W, w1, step, t10)
+                        _descend(W, w1 + G, step, t11)
+                for j in range(dout):  # eq. (16): db = column sums of d
                     for lane in range(G):
                         t[lane] = 0.0
-                    for i in range(n):
+                    for i in range(ne):
+                        dp = _at(d, (i * dout + j) * G)
                         for lane in range(G):
-                            t[lane] += d[(i * dout + j) * G + lane]
-                    for lane in range(G):
-                        t[lane] = b[j * G + lane] - step[lane] * t[lane]
-                    for lane in range(G):
-                        b[j * G + lane] = t[lane]
+                            t[lane] += dp[lane]
+                    _descend(b, j * G, step, t)
                 if k > 0:
                     d, d_prev = d_prev, d
         # --- copy the members back out ---
@@ -291,12 +424,46 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                     b[j] = bg[b_at[k] + j * G + lane]
 
 
+@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+def logits(X, Ws, bs, widths, kind, out):
+    # X (N,D); Ws[l] (P,in,out); bs[l] (P,out); widths (P,L+1); out (P,N,K): every member's
+    # logits for every row, BLOCK rows at a time
+    N, D = X.shape
+    P, L = widths.shape[0], len(Ws)
+    everyone = np.ones(P, np.bool_)
+    for group in nb.prange((P + G - 1) // G):
+        t00, t01 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
+        t10, t11 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
+        first = group * G
+        live, dims = _group(first, everyone, widths)
+        K, Kp, Dp = widths[0, L], dims[L], dims[0]
+        Wg, bg, mask, w_at, b_at = _load(first, live, Ws, bs, widths, dims, X)
+        h, h_at = _activations(dims, BLOCK, X)
+        z = h[h_at[L] : h_at[L + 1]]
+        for start in range(0, N, BLOCK):
+            n = min(BLOCK, N - start)
+            ne = n + n % 2
+            for i in range(n):  # every lane sees the same rows
+                for c in range(D):
+                    v = X[start + i, c]
+                    for lane in range(G):
+                        h[(i * Dp + c) * G + lane] = v
+            for o in range(n * Dp * G, ne * Dp * G):
+                h[o] = 0.0
+            _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
+            for lane in range(G):
+                if live[lane]:
+                    for i in range(n):
+                        for k in range(K):
+                            out[first + lane, start + i, k] = z[(i * Kp + k) * G + lane]
+
+
 @contextmanager
 def compiled():
     """Compile (or load from the cache) with SLP vectorisation on, loop vectorisation off.
 
     Both are numba-wide settings read when a function is compiled; they are restored on
-    exit. Wrap the calls of :func:`sgd_epoch`: the first one compiles it.
+    exit. Wrap the calls of :func:`sgd_epoch` and :func:`logits`: the first one compiles.
     """
     saved = config.SLP_VECTORIZE, config.LOOP_VECTORIZE
     config.SLP_VECTORIZE, config.LOOP_VECTORIZE = 1, 0
