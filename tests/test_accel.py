@@ -218,3 +218,80 @@ def test_unknown_engine_is_refused(data):
     X, y = data
     with pytest.raises(ValueError, match="engine"):
         nns.MLP([3, 4, 3]).fit(X, y, engine="cuda")
+
+
+def _random_biases(net, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in net.dense_layers:
+        b = layer.params["b"]
+        b[...] = rng.normal(size=b.shape).astype(b.dtype)
+    return net
+
+
+@pytest.mark.parametrize(
+    "sizes, kwargs",
+    [
+        ([3, 8, 3], {"population": 8}),
+        ([3, 7, 3], {"activation": "leaky_relu", "population": 8}),
+        ([3, 7, 3], {"activation": "identity", "population": 6}),
+        ([3, 9, 3], {"population": 19, "width": [1 + p % 9 for p in range(19)]}),
+        (
+            [3, 6, 4, 3],
+            {
+                "activation": "tanh",
+                "population": 11,
+                "width": [[6 - p % 5, 1 + p % 4] for p in range(11)],
+            },
+        ),
+        ([3, 5, 3], {"activation": "sigmoid", "population": 9}),
+        ([3, 3], {"population": 10}),  # no hidden layer
+        ([3, 8, 3], {"population": 17, "dtype": np.float32}),
+    ],
+)
+def test_compiled_logits_equal_numpy_forward(sizes, kwargs, monkeypatch):
+    # 149 rows: two whole blocks of accel's kernel and an odd, partial third
+    X = np.random.default_rng(3).normal(size=(149, 3)) * 2
+    net = _random_biases(nns.MLP(sizes, seed=1, **kwargs))
+    fast = accel.logits(net, X)
+    assert fast is not None and fast.dtype == net.dtype
+    assert fast.shape == (net.n_members, 149, sizes[-1])
+    np.testing.assert_array_equal(net.decision_function(X), fast)  # predict takes it
+    with monkeypatch.context() as m:
+        m.setattr(accel, "available", lambda: False)
+        reference = net.decision_function(X)  # the NumPy forward pass
+    tol = 1e-5 if kwargs.get("dtype") == np.float32 else 1e-12
+    np.testing.assert_allclose(fast, reference, rtol=tol, atol=tol)
+
+
+def test_compiled_logits_only_where_they_apply(data):
+    X, _ = data
+    assert accel.logits(nns.MLP([3, 8, 3], population=accel.LANES_FROM - 1), X) is None
+    assert accel.logits(nns.MLP([3, 64, 64, 3], population=8), X) is None  # NumPy wins
+    assert accel.logits(nns.MLP([3, 8, 3], population=8, dropout=0.5), X) is None
+    assert accel.logits(nns.MLP([3, 8, 3], population=8), X) is not None
+
+
+@pytest.mark.parametrize("n_members", [2, 9])
+def test_compiled_shuffle_is_numpys_permutation(n_members):
+    from nnscratch.core.train import shuffled
+
+    rows = np.arange(3, 3 + 501 * n_members).reshape(n_members, 501)  # each its own rows
+    seeds = [np.random.SeedSequence(7).spawn(n_members)[p] for p in range(n_members)]
+    ours, numpys = ([np.random.default_rng(s) for s in seeds] for _ in range(2))
+    for _ in range(3):  # the streams carry on from one epoch to the next
+        want = np.stack([rows[p][r.permutation(501)] for p, r in enumerate(numpys)])
+        np.testing.assert_array_equal(accel.shuffled(rows, ours), want)
+    # the generators are left where NumPy's are, the spare 32-bit half included
+    assert [r.bit_generator.state for r in ours] == [r.bit_generator.state for r in numpys]
+    # the NumPy path gives the same, and so does the compiled one for shared rows
+    again, twice = ([np.random.default_rng(s) for s in seeds] for _ in range(2))
+    np.testing.assert_array_equal(shuffled(rows, again), accel.shuffled(rows, twice))
+    common = np.broadcast_to(np.arange(501), (n_members, 501))
+    np.testing.assert_array_equal(shuffled(common, again), accel.shuffled(common, twice))
+
+
+def test_compiled_shuffle_falls_back_for_other_generators():
+    rows = np.broadcast_to(np.arange(100), (8, 100))
+    make = [np.random.Generator(np.random.MT19937(s)) for s in range(8)]
+    want = np.stack([np.random.Generator(np.random.MT19937(s)).permutation(100) for s in range(8)])
+    np.testing.assert_array_equal(accel.shuffled(rows, make), want)

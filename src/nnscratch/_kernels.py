@@ -458,6 +458,75 @@ def logits(X, Ws, bs, widths, kind, out):
                             out[first + lane, start + i, k] = z[(i * Kp + k) * G + lane]
 
 
+# --- shuffles: NumPy's Generator.shuffle on PCG64, bit for bit, one member per thread -------
+
+_MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341  # PCG64's, 128 bits
+
+
+@intrinsic
+def _pcg64_step(typingctx, high, low, inc_high, inc_low):
+    """One PCG64 step: ``state * MULTIPLIER + inc`` mod 2**128, halves in and out."""
+    u64 = types.uint64
+    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64)
+
+    def codegen(context, builder, signature, args):
+        i128 = ir.IntType(128)
+
+        def join(hi, lo):
+            hi = builder.shl(builder.zext(hi, i128), ir.Constant(i128, 64))
+            return builder.or_(hi, builder.zext(lo, i128))
+
+        state = builder.mul(join(args[0], args[1]), ir.Constant(i128, _MULTIPLIER))
+        state = builder.add(state, join(args[2], args[3]))
+        high = builder.trunc(builder.lshr(state, ir.Constant(i128, 64)), ir.IntType(64))
+        low = builder.trunc(state, ir.IntType(64))
+        return context.make_tuple(builder, signature.return_type, (high, low))
+
+    return sig, codegen
+
+
+_U32 = np.uint64(0xFFFFFFFF)
+
+
+@nb.njit(inline="always")
+def _xsl_rr(high, low):
+    """PCG64's output for a state: its halves xor-ed, rotated right by its top six bits."""
+    x, rot = high ^ low, high >> np.uint64(58)
+    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@nb.njit(parallel=True, cache=True)
+def shuffle_rows(state, order):
+    # state (P,6) uint64: each member's PCG64 state high, low, increment high, low, whether
+    # a 32-bit half is kept and that half; order (P,N): each member's rows, shuffled in place
+    # by NumPy's Fisher-Yates, which swaps the same positions whatever the values
+    P, n = order.shape
+    for p in nb.prange(P):
+        high, low, inc_high, inc_low, kept, half = state[p]  # in registers
+        row = order[p]
+        for i in range(n - 1, 0, -1):
+            # j uniform in [0, i]: NumPy's random_interval, masked rejection; below 2**32 it
+            # draws 32 bits at a time, the high half of each 64-bit output kept for the next
+            most = np.uint64(i)
+            mask = most
+            for shift in (1, 2, 4, 8, 16, 32):
+                mask |= mask >> np.uint64(shift)
+            while True:
+                if most > _U32:
+                    high, low = _pcg64_step(high, low, inc_high, inc_low)
+                    j = _xsl_rr(high, low) & mask
+                elif kept:
+                    kept, j = np.uint64(0), half & mask
+                else:
+                    high, low = _pcg64_step(high, low, inc_high, inc_low)
+                    full = _xsl_rr(high, low)
+                    kept, half, j = np.uint64(1), full >> np.uint64(32), full & _U32 & mask
+                if j <= most:
+                    break
+            row[i], row[j] = row[j], row[i]
+        state[p, 0], state[p, 1], state[p, 4], state[p, 5] = high, low, kept, half
+
+
 @contextmanager
 def compiled():
     """Compile (or load from the cache) with SLP vectorisation on, loop vectorisation off.

@@ -60,18 +60,26 @@ def worthwhile(net, batch_size: int) -> bool:
     return max(batch_size * a * b for a, b in layers) <= SMALL_LAYER
 
 
-def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
-    """Why the kernel cannot run this training, or ``None`` when it can."""
+def _unsupported_network(net) -> str | None:
+    """Why the kernels cannot run this network's forward pass, or ``None``."""
     if not available():
         return "numba is not installed"
     if any(type(layer) not in (Dense, ActivationLayer) for layer in net.layers):
         return "dropout and batch norm run on the NumPy loop"
-    if any(layer.l1 is not None or layer.l2 is not None for layer in net.dense_layers):
-        return "weight penalties run on the NumPy loop"
     if not all(v.flags.c_contiguous for v in net.population_params.values()):
         return "parameters are not C-contiguous arrays"
     if net.activation.name not in ACTIVATIONS:
         return f"activation {net.activation.name!r} is not compiled"
+    return None
+
+
+def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
+    """Why the kernel cannot run this training, or ``None`` when it can."""
+    why = _unsupported_network(net)
+    if why is not None:
+        return why
+    if any(layer.l1 is not None or layer.l2 is not None for layer in net.dense_layers):
+        return "weight penalties run on the NumPy loop"
     loss = net.loss_fn
     if (
         type(loss) is not SoftmaxCrossEntropy
@@ -94,8 +102,47 @@ def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
     return None
 
 
+def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
+    """:func:`nnscratch.core.train.shuffled`, compiled: the same rows in the same order.
+
+    Members' PCG64 streams (every ``nnscratch`` seed makes one) are drawn in parallel by a
+    transcription of NumPy's ``Generator.shuffle``, and the generators are left where
+    NumPy's would be; any other bit generator takes the NumPy path.
+    """
+    from nnscratch.core.train import shuffled as numpy_shuffled
+
+    if not all(type(r.bit_generator) is np.random.PCG64 for r in shufflers):
+        return numpy_shuffled(rows, shufflers)
+    from nnscratch._kernels import shuffle_rows
+
+    states = [r.bit_generator.state for r in shufflers]
+    words = np.array(
+        [
+            [s >> 64, s & _LOW, inc >> 64, inc & _LOW, st["has_uint32"], st["uinteger"]]
+            for st in states
+            for s, inc in [(st["state"]["state"], st["state"]["inc"])]
+        ],
+        dtype=np.uint64,
+    ).reshape(len(states), 6)
+    order = np.array(rows, dtype=np.int64)  # a copy, shuffled in place
+    shuffle_rows(words, order)
+    for r, st, (high, low, inc_high, inc_low, kept, half) in zip(
+        shufflers, states, words.tolist(), strict=True
+    ):
+        st["state"] = {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low}
+        st["has_uint32"], st["uinteger"] = kept, half
+        r.bit_generator.state = st
+    return order
+
+
+_LOW = (1 << 64) - 1
+
+
 def epoch_runner(net, X, y, optimizer, batch_size: int):
-    """``run(order, active) -> (summed loss, hits)``: one compiled epoch per call."""
+    """``run(order, active) -> (summed loss, hits)``: one compiled epoch per call.
+
+    ``run.shuffled(rows, shufflers)`` is :func:`shuffled`, for the epoch's order.
+    """
     # imports numba; each kernel compiled on first use, then cached on disk
     from nnscratch._kernel_members import sgd_epoch_members
     from nnscratch._kernels import compiled, sgd_epoch
@@ -135,4 +182,45 @@ def epoch_runner(net, X, y, optimizer, batch_size: int):
         optimizer.t += -(-order.shape[1] // batch_size)  # the steps the NumPy loop counts
         return out[:, 0], out[:, 1]
 
+    run.shuffled = shuffled
     return run
+
+
+#: The compiled forward pass predicts for populations of at least ``LANES_FROM`` members
+#: whose layers all have at most this many weights (inputs x outputs). Measured on 2 cores,
+#: compiled vs NumPy: 2-64-2 x 100 members, 1250 rows: 1.2 vs 21 ms; 64-32-10 x 16: 1.0 vs
+#: 1.6 ms; from 64 x 64 on the two trade places from one shape to the next.
+SMALL_PREDICT = 2**11
+
+
+def logits(net, X: np.ndarray) -> np.ndarray | None:
+    """Every member's logits ``(P, N, K)`` from the compiled forward pass, or ``None``.
+
+    ``None`` when the compiled pass does not apply (numba missing, a layer or activation it
+    does not cover, a population too small to fill the lanes, layers too large to win); the
+    caller then runs the NumPy forward pass, whose results these equal to rounding.
+    """
+    layers = zip(net.sizes[:-1], net.sizes[1:], strict=True)
+    if (
+        net.n_members < LANES_FROM
+        or max(a * b for a, b in layers) > SMALL_PREDICT
+        or _unsupported_network(net) is not None
+    ):
+        return None
+    from nnscratch._kernels import compiled
+    from nnscratch._kernels import logits as forward
+
+    P, dense = net.n_members, net.dense_layers
+    X = np.ascontiguousarray(X, dtype=net.dtype)
+    widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
+    out = np.empty((P, X.shape[0], net.sizes[-1]), dtype=net.dtype)
+    with compiled():
+        forward(
+            X,
+            tuple(layer.params["W"] for layer in dense),
+            tuple(layer.params["b"] for layer in dense),
+            widths.astype(np.int64),
+            ACTIVATIONS[net.activation.name],
+            out,
+        )
+    return out

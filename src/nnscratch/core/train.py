@@ -250,19 +250,12 @@ def train(
     # frozen members' parameters and buffers, written back after every update
     held = _hold(state, run.active, None)
 
-    shared = rows.strides[0] == 0  # every member trains on all rows (no held-out split)
-    positions = np.arange(n_rows)
     with _interruptible(run):  # Ctrl-C: stop after the current batch, keep what is done
         for epoch in range(epochs):
             run.epoch = epoch
             # --- shuffle: a fresh permutation per member ---
-            if shuffle:
-                order = np.empty((P, n_rows), dtype=positions.dtype)  # (P,N_train)
-                for p, r in enumerate(shufflers):  # == r.permutation(n_rows), in place
-                    order[p] = positions
-                    r.shuffle(order[p])
-                if not shared:  # members hold out their own rows: map positions to rows
-                    order = np.take_along_axis(rows, order, axis=1)
+            if shuffle:  # the compiled shuffle, where there is one, gives the same rows
+                order = (shuffled if fast_epoch is None else fast_epoch.shuffled)(rows, shufflers)
             else:
                 order = rows
             if fast_epoch is not None:  # the same epoch, compiled (nnscratch.accel)
@@ -325,6 +318,16 @@ def train(
     for cb in callbacks:
         cb.on_train_end(run)
     return run.history
+
+
+def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
+    """This epoch's training rows, ``(P, N_train)``: member ``p``'s ``rows[p]`` reordered by
+    its own stream, as ``rows[p][shufflers[p].permutation(N_train)]`` (Fisher-Yates swaps the
+    same positions whatever the values, so shuffling the rows in place is the same)."""
+    order = np.array(rows)  # a copy; rows shared by every member become a row each
+    for p, r in enumerate(shufflers):
+        r.shuffle(order[p])
+    return order
 
 
 def _fast_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size):
