@@ -124,7 +124,7 @@ def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
         ],
         dtype=np.uint64,
     ).reshape(len(states), 6)
-    order = np.array(rows, dtype=np.int64)  # a copy, shuffled in place
+    order = np.array(rows, dtype=np.int64, order="C")  # a copy, shuffled in place
     shuffle_rows(words, order)
     for r, st, (high, low, inc_high, inc_low, kept, half) in zip(
         shufflers, states, words.tolist(), strict=True

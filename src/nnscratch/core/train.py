@@ -324,7 +324,7 @@ def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
     """This epoch's training rows, ``(P, N_train)``: member ``p``'s ``rows[p]`` reordered by
     its own stream, as ``rows[p][shufflers[p].permutation(N_train)]`` (Fisher-Yates swaps the
     same positions whatever the values, so shuffling the rows in place is the same)."""
-    order = np.array(rows)  # a copy; rows shared by every member become a row each
+    order = np.array(rows, order="C")  # a copy; rows shared by all become a row each
     for p, r in enumerate(shufflers):
         r.shuffle(order[p])
     return order
