@@ -19,6 +19,13 @@ clipping), no dropout, batch norm, penalties or per-batch callbacks, and layers 
 (batch x inputs x outputs at most ``SMALL_LAYER``) for the loops to beat NumPy's matrix
 products. Anything else, or ``engine="numpy"``, runs the NumPy loop. Results agree with the
 NumPy loop to rounding (tests pin them); the floating-point order of the sums differs.
+
+Two more pieces go with it. Each epoch's shuffles (:func:`shuffled`) are drawn in parallel,
+one member per thread, by a transcription of NumPy's ``Generator.shuffle`` on PCG64: the same
+rows in the same order, bit for bit, and the generators left where NumPy leaves them. And
+predictions of a population of small networks (:func:`logits`, called by ``predict``,
+``score`` and the like) run the same lanes forward, where NumPy's batched products of
+narrow matrices are slow.
 """
 
 from __future__ import annotations
