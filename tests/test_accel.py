@@ -292,6 +292,18 @@ def test_compiled_shuffle_is_numpys_permutation(n_members):
     assert mine.flags.c_contiguous and numpys.flags.c_contiguous  # a row per member
 
 
+@pytest.mark.parametrize("n_rows", [1, 2, 3, 4, 5, 17, 257, 1025])
+def test_compiled_shuffle_agrees_at_every_length(n_rows):
+    # the rejection mask halves as the Fisher-Yates index falls past each power of two;
+    # lengths of 2**k + 1 start the index exactly on one
+    rows = np.broadcast_to(np.arange(n_rows), (3, n_rows))
+    seeds = np.random.SeedSequence(n_rows).spawn(3)
+    ours, numpys = ([np.random.default_rng(s) for s in seeds] for _ in range(2))
+    want = np.stack([r.permutation(n_rows) for r in numpys])
+    np.testing.assert_array_equal(accel.shuffled(rows, ours), want)
+    assert [r.bit_generator.state for r in ours] == [r.bit_generator.state for r in numpys]
+
+
 def test_compiled_shuffle_falls_back_for_other_generators():
     rows = np.broadcast_to(np.arange(100), (8, 100))
     make = [np.random.Generator(np.random.MT19937(s)) for s in range(8)]

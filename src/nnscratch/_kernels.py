@@ -504,13 +504,15 @@ def shuffle_rows(state, order):
     for p in nb.prange(P):
         high, low, inc_high, inc_low, kept, half = state[p]  # in registers
         row = order[p]
+        mask = np.uint64(n - 1)  # the smallest 2**k - 1 at least i, kept as i goes down
+        for shift in (1, 2, 4, 8, 16, 32):
+            mask |= mask >> np.uint64(shift)
         for i in range(n - 1, 0, -1):
             # j uniform in [0, i]: NumPy's random_interval, masked rejection; below 2**32 it
             # draws 32 bits at a time, the high half of each 64-bit output kept for the next
             most = np.uint64(i)
-            mask = most
-            for shift in (1, 2, 4, 8, 16, 32):
-                mask |= mask >> np.uint64(shift)
+            if mask >> np.uint64(1) >= most:
+                mask >>= np.uint64(1)
             while True:
                 if most > _U32:
                     high, low = _pcg64_step(high, low, inc_high, inc_low)
