@@ -51,6 +51,8 @@ def _pair(sizes, data, engine_kwargs=None, **net_kwargs):
         # last one partly empty, with widths that differ inside and across groups
         ([3, 7, 3], {"activation": "leaky_relu", "population": 8}),
         ([3, 7, 3], {"activation": "identity", "population": 6}),
+        ([3, 7, 3], {"activation": "leaky_relu", "population": 9, "width": [7, 2, 5] * 3}),
+        ([3, 6, 3], {"activation": "identity", "population": 7, "width": [1, 6, 3, 4, 6, 2, 5]}),
         ([3, 8, 3], {"population": 8, "loss": nns.SoftmaxCrossEntropy(reduction="sum")}),
         ([3, 9, 3], {"population": 19, "width": [1 + p % 9 for p in range(19)]}),
         (

@@ -9,7 +9,8 @@ array of a group ends in a lane axis of length ``G``: a group's weights are ``(i
 its activations ``(rows, units, G)``, all flat, 64-byte aligned. Each step of the algorithm
 is then the same operation on ``G`` members at once, one vector instruction wide, whatever
 the layer widths: a 2-3-2 network vectorises as well as a 2-64-2 one. A group is as wide as
-its widest member; narrower members' extra units are masked, as in the NumPy loop.
+its widest member; narrower members' extra units hold zero weights and stay zero, as
+the masked units of the NumPy loop do.
 
 Tiles: every width and the batch are padded to an even number (zero weights, zero inputs,
 masked units, zero gradients), so each product works on 2 x 2 tiles: two rows by two units,
@@ -145,12 +146,18 @@ def _activate(t, kind):
 
 @nb.njit(inline="always")
 def _output(a, o, t, m, mo, hidden, kind):
-    """``a[o : o + G] = f(t) * m[mo : mo + G]`` for a hidden layer, ``= t`` for the logits."""
+    """``a[o : o + G] = f(t)`` for a hidden layer, ``= t`` for the logits.
+
+    A unit beyond a member's width has zero weights and bias, so ``t = 0`` there and
+    ``f(0) = 0`` for every activation but the sigmoid: only its output is multiplied by the
+    width mask ``m[mo : mo + G]``.
+    """
     if hidden:
         _activate(t, kind)
-        mp = _at(m, mo)
-        for lane in range(G):
-            t[lane] *= mp[lane]
+        if kind == 4:  # sigmoid(0) = 1/2; every other f(0) = 0 where weights and bias are 0
+            mp = _at(m, mo)
+            for lane in range(G):
+                t[lane] *= mp[lane]
     ap = _at(a, o)
     for lane in range(G):
         ap[lane] = t[lane]
