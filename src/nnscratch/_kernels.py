@@ -154,7 +154,7 @@ def _output(a, o, t, m, mo, hidden, kind):
     """
     if hidden:
         _activate(t, kind)
-        if kind == 4:  # sigmoid(0) = 1/2; every other f(0) = 0 where weights and bias are 0
+        if kind == 4:  # sigmoid: f(0) = 1/2
             mp = _at(m, mo)
             for lane in range(G):
                 t[lane] *= mp[lane]
