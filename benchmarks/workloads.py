@@ -185,8 +185,8 @@ def _prepare_reproduce(peer: str) -> Callable[[], dict]:
     from pathlib import Path
 
     import nnscratch as nns
-    from nnscratch import accel
     from nnscratch.cli import main
+    from nnscratch.fast import epoch as accel
 
     if peer == "nnscratch-numpy":  # as on an install without numba: the NumPy loop only
         accel.available = lambda: False

@@ -1,4 +1,4 @@
-"""The compiled epoch (nnscratch.accel) is pinned to the NumPy loop, the reference."""
+"""The compiled epoch (nnscratch.fast.epoch) is pinned to the NumPy loop, the reference."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import nnscratch as nns
-from nnscratch import accel
 from nnscratch import tutorial as T
+from nnscratch.fast import epoch as accel
+from nnscratch.fast import forward
 
 pytest.importorskip("numba")
 
@@ -254,7 +255,7 @@ def test_compiled_logits_equal_numpy_forward(sizes, kwargs, monkeypatch):
     # 149 rows: two whole blocks of accel's kernel and an odd, partial third
     X = np.random.default_rng(3).normal(size=(149, 3)) * 2
     net = _random_biases(nns.MLP(sizes, seed=1, **kwargs))
-    fast = accel.logits(net, X)
+    fast = forward.logits(net, X)
     assert fast is not None and fast.dtype == net.dtype
     assert fast.shape == (net.n_members, 149, sizes[-1])
     np.testing.assert_array_equal(net.decision_function(X), fast)  # predict takes it
@@ -267,10 +268,10 @@ def test_compiled_logits_equal_numpy_forward(sizes, kwargs, monkeypatch):
 
 def test_compiled_logits_only_where_they_apply(data):
     X, _ = data
-    assert accel.logits(nns.MLP([3, 8, 3], population=accel.LANES_FROM - 1), X) is None
-    assert accel.logits(nns.MLP([3, 64, 64, 3], population=8), X) is None  # NumPy wins
-    assert accel.logits(nns.MLP([3, 8, 3], population=8, dropout=0.5), X) is None
-    assert accel.logits(nns.MLP([3, 8, 3], population=8), X) is not None
+    assert forward.logits(nns.MLP([3, 8, 3], population=accel.LANES_FROM - 1), X) is None
+    assert forward.logits(nns.MLP([3, 64, 64, 3], population=8), X) is None  # NumPy wins
+    assert forward.logits(nns.MLP([3, 8, 3], population=8, dropout=0.5), X) is None
+    assert forward.logits(nns.MLP([3, 8, 3], population=8), X) is not None
 
 
 @pytest.mark.parametrize(
@@ -280,7 +281,7 @@ def test_compiled_logits_only_where_they_apply(data):
     [(2, 501), (9, 501)] + [(3, n) for n in (1, 2, 3, 4, 5, 17, 257, 1025)],
 )
 def test_compiled_shuffle_is_numpys_permutation(n_members, n_rows):
-    from nnscratch.core.train import shuffled
+    from nnscratch.core.epoch import shuffled
 
     rows = np.arange(3, 3 + n_rows * n_members).reshape(n_members, n_rows)  # each its own rows
     seeds = np.random.SeedSequence(7 + n_rows).spawn(n_members)

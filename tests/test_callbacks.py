@@ -10,7 +10,7 @@ import pytest
 from helpers import random_classification
 
 import nnscratch as nns
-from nnscratch.callbacks import load_weights, save_weights
+from nnscratch.io.weights import load_weights, save_weights
 
 X, Y, XV, YV = random_classification(12, n_val=8)
 

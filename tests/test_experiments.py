@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnscratch import tutorial
-from nnscratch._io import atomic_open, check_writable, write_text
 from nnscratch.core.seeding import child
 from nnscratch.data import load_moons
 from nnscratch.experiments import (
@@ -35,6 +34,7 @@ from nnscratch.experiments import (
     t_cdf,
     t_quantile,
 )
+from nnscratch.io.atomic import atomic_open, check_writable, write_text
 
 DATA = load_moons(n_samples=200)  # 150 train / 50 test
 TINY = Config(hidden=8, lr=0.1, batch_size=16, epochs=2)

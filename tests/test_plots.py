@@ -23,7 +23,7 @@ from PIL import Image
 
 import nnscratch as nns
 import nnscratch.plots as nplt
-from nnscratch.core.train import History
+from nnscratch.core.callback import History
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

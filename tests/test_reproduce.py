@@ -12,7 +12,7 @@ from nnscratch import tutorial
 from nnscratch.cli import main
 from nnscratch.core.seeding import child
 from nnscratch.data import load_moons
-from nnscratch.report import REPORTED, Settings, reproduce
+from nnscratch.experiments.reproduce import REPORTED, Settings, reproduce
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import make_blobs
 
 import nnscratch as nns
-from nnscratch.core.train import History, Run
+from nnscratch.core.callback import History, Run
 
 
 class Record(nns.Callback):

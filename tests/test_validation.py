@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nnscratch as nns
-from nnscratch import _validation as V
+from nnscratch.core import checks as V
 
 SIZES = [3, 5, 4]
 

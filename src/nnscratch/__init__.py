@@ -19,10 +19,9 @@ from nnscratch.callbacks import (
     ModelCheckpoint,
     ProgressBar,
     TerminateOnNaN,
-    load_weights,
-    save_weights,
 )
 from nnscratch.core.activations import Activation, get_activation, register_activation
+from nnscratch.core.callback import Callback, History, NonFiniteError
 from nnscratch.core.init import get_initializer
 from nnscratch.core.losses import (
     MeanAbsoluteError,
@@ -42,7 +41,7 @@ from nnscratch.core.optim import (
     clip_grad_norm,
     get_optimizer,
 )
-from nnscratch.core.train import Callback, History, NonFiniteError
+from nnscratch.io.weights import load_weights, save_weights
 from nnscratch.schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
 
 __version__ = "0.1.0"

@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from nnscratch._io import atomic_open, check_writable
-from nnscratch._validation import check_choice, check_int, check_range, fail
-from nnscratch.core.train import Callback, Run
+from nnscratch.core.callback import Callback, Run
+from nnscratch.core.checks import check_choice, check_int, check_range, fail
+from nnscratch.io.atomic import atomic_open, check_writable
+from nnscratch.io.weights import save_weights
 
 __all__ = [
     "CSVLogger",
@@ -25,35 +25,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgressBar",
     "TerminateOnNaN",
-    "load_weights",
-    "save_weights",
 ]
-
-
-# --- files -------------------------------------------------------------------------------
-
-
-def save_weights(net, path) -> None:
-    """Save every parameter and buffer of ``net`` (``(P, ...)`` arrays) with ``np.savez``."""
-    path = check_writable(path)
-    arrays = {k: np.asarray(v) for k, v in net.population_state.items()}
-    with atomic_open(path, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def load_weights(net, path) -> None:
-    """Load what :func:`save_weights` or :class:`ModelCheckpoint` saved into ``net``, in place.
-
-    The file must hold every key of ``net.population_state`` with the same shape.
-    """
-    with np.load(Path(path)) as data:
-        state = net.population_state
-        for key, target in state.items():
-            if key not in data.files or data[key].shape != target.shape:
-                got = data[key].shape if key in data.files else "no such array"
-                raise fail(f"{path}[{key!r}]", f"an array of shape {target.shape}", got)
-        for key, target in state.items():
-            target[...] = data[key]
 
 
 # --- monitoring a logged value -----------------------------------------------------------
@@ -143,7 +115,7 @@ class ModelCheckpoint(_Monitor):
     With ``save_best_only`` the file holds each member's weights from ITS best epoch so far
     (by ``monitor``), rewritten whenever any member improves; otherwise the current weights
     are saved every epoch. ``path`` may contain ``{epoch}`` (1-based), e.g. ``"w{epoch:03d}.npz"``.
-    Load the file with :func:`load_weights`.
+    Load the file with :func:`nnscratch.io.load_weights`.
     """
 
     def __init__(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnscratch._io import check_writable
+from nnscratch.io.atomic import check_writable
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 RECORD_SUFFIXES = (".json", ".csv")
@@ -314,7 +314,7 @@ def _say(args, text: str) -> None:
 
 
 def cmd_reproduce(args) -> int:
-    from nnscratch.report import prepare_output, reproduce, summary_table
+    from nnscratch.experiments.reproduce import prepare_output, reproduce, summary_table
 
     prepare_output(args.out)
     results = reproduce(
@@ -333,8 +333,10 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from nnscratch.core.callback import Callback
+    from nnscratch.core.checks import n_classes
     from nnscratch.core.seeding import child
-    from nnscratch.core.train import Callback
+    from nnscratch.core.train import format_epoch
     from nnscratch.experiments.config import make_optimizer
     from nnscratch.experiments.runner import build_network, load_data
 
@@ -346,7 +348,7 @@ def cmd_train(args) -> int:
             f"--plot: expected a data set with 2 features, got {args.data!r} with "
             f"{X_train.shape[1]}"
         )
-    K = max(2, int(max(y_train.max(), y_test.max())) + 1)
+    K = n_classes(y_train, y_test)
     P = args.population
     seed = np.random.SeedSequence(args.seed)
     net = build_network(
@@ -358,11 +360,7 @@ def cmd_train(args) -> int:
 
     class _Print(Callback):
         def on_epoch_end(self, run, epoch, logs) -> None:
-            parts = [f"epoch {epoch + 1}/{run.epochs}"]
-            for key, value in logs.items():
-                mean = float(np.mean(value))
-                parts.append(f"{key} {mean:.4f}" + (" (mean)" if np.size(value) > 1 else ""))
-            _say(args, "  ".join(parts))
+            _say(args, format_epoch(epoch, run.epochs, logs))
 
     start = time.perf_counter()
     history = net.fit(

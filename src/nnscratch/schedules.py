@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnscratch._validation import check_choice, check_int, check_range, fail
-from nnscratch.core.train import Callback, Run
+from nnscratch.core.callback import Callback, Run
+from nnscratch.core.checks import check_choice, check_int, check_range, fail
 
 
 def _per_member(name: str, value, low=0.0, low_open=False, high=np.inf, high_open=True):

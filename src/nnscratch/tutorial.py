@@ -1,11 +1,13 @@
-"""The tutorial's own names, as a thin layer on the nnscratch core.
+"""The tutorial's own names, written like the tutorial, on the dict model it uses.
 
 A two-layer network (affine, ReLU, affine, softmax) trained by minibatch SGD on two moons,
 with the tutorial's choices kept because its reported numbers depend on them: ``randn``
-initialisation (std 1, biases too), gradients SUMMED over the minibatch, ``alpha = 1e-4``.
-Model, eq. (6)::
-
-    A1 = X W1 + b1;  Z1 = max(0, A1);  A2 = Z1 W2 + b2;  Z2 = softmax(A2)
+initialisation (std 1, biases too), gradients SUMMED over the minibatch, ``alpha = 1e-4``
+(:data:`ALPHA`, :func:`tutorial_config`; defined here once, and used by the report and
+the benchmarks). :func:`forward`, :func:`backward` and :func:`sgd` are the tutorial's few
+lines of eq. (6), (14)-(17) and (7) on the model dict, and tests pin them to the core's
+gradients; ``fit`` and the experiments train on the core (:class:`~nnscratch.core.network.MLP`
+and the population runner of :mod:`nnscratch.experiments`).
 
 What differs from the tutorial's text, on purpose:
 
@@ -17,6 +19,8 @@ What differs from the tutorial's text, on purpose:
   trials as one population (widths padded and masked), instead of one after the other.
 * No global random state: every function that draws takes ``seed`` (int, ``SeedSequence``
   or ``None`` for fresh entropy).
+
+How the tutorial's ``A1, Z1, A2, Z2`` are named in the core: :mod:`nnscratch.core`.
 """
 
 from __future__ import annotations
@@ -25,14 +29,15 @@ import os
 
 import numpy as np
 
-from nnscratch._validation import check_int, check_labels, check_X, fail
 from nnscratch.core import functional as F
-from nnscratch.core.init import Normal
+from nnscratch.core.checks import check_int, check_labels, check_positive, check_X, fail, n_classes
 from nnscratch.core.losses import SoftmaxCrossEntropy
 from nnscratch.core.network import MLP
 from nnscratch.core.optim import SGD
-from nnscratch.core.seeding import child, member_seeds
+from nnscratch.core.seeding import as_seed_sequence, child, member_seeds
 from nnscratch.data import load_moons as _load_moons
+from nnscratch.experiments.config import Config
+from nnscratch.experiments.runner import train_population
 
 __all__ = [
     "NeuralNet",
@@ -47,10 +52,16 @@ __all__ = [
     "softmax",
     "test",
     "test_class",
+    "tutorial_config",
     "tutorial_network",
 ]
 
-ALPHA = 1e-4  # the tutorial's learning rate
+# --- the tutorial's settings, defined once -----------------------------------------------
+
+ALPHA = 1e-4  # the learning rate of eq. (7)
+INIT = "normal"  # randn: weights and biases drawn from N(0, 1)
+REDUCTION = "sum"  # the loss, and so the gradients, summed over the minibatch
+N_HIDDEN = 64  # init_network's width, and test's
 KEYS = ("W1", "b1", "W2", "b2")
 
 
@@ -79,16 +90,32 @@ def relu(x) -> np.ndarray:
     return F.relu(np.asarray(x))
 
 
+def tutorial_config(epochs: int, batch_size: int, hidden: int = N_HIDDEN) -> Config:
+    """The tutorial's network and training as an experiment :class:`Config`: ReLU, ``randn``
+    weights and biases, cross-entropy summed over the batch, SGD at :data:`ALPHA`."""
+    return Config(
+        hidden=hidden,
+        activation="relu",
+        init=INIT,
+        bias_init=INIT,
+        optimizer="sgd",
+        lr=ALPHA,
+        batch_size=batch_size,
+        epochs=epochs,
+        reduction=REDUCTION,
+    )
+
+
 def tutorial_network(n_features, n_hidden, n_class, seed=None, population=None, width=None) -> MLP:
     """The tutorial's network as an ``MLP`` (or a population of them): ReLU, ``randn``
     weights and biases (std 1), cross-entropy summed over the batch. Train it with
-    ``fit(..., optimizer=SGD(lr=1e-4))`` for the tutorial's algorithm."""
+    ``fit(..., optimizer=SGD(lr=ALPHA))`` for the tutorial's algorithm."""
     return MLP(
         [n_features, n_hidden, n_class],
         activation="relu",
-        init=Normal(1.0),
-        bias_init=Normal(1.0),
-        loss=SoftmaxCrossEntropy(reduction="sum"),
+        init=INIT,
+        bias_init=INIT,
+        loss=SoftmaxCrossEntropy(reduction=REDUCTION),
         seed=seed,
         population=population,
         width=width,
@@ -106,20 +133,26 @@ def init_network(n_features: int = 2, n_class: int = 2, n_hidden: int = 64, *, s
     return {k: v.copy() for k, v in net.params.items()}
 
 
-def _as_net(model: dict) -> MLP:
-    """An ``MLP`` whose parameters ARE the dict's arrays, so training updates the dict."""
+def _check_model(model: dict) -> tuple[np.ndarray, ...]:
+    """``W1 (D, H), b1 (H,), W2 (H, K), b2 (K,)``, stored back as float64 (updated in place)."""
     if not isinstance(model, dict) or set(model) != set(KEYS):
         raise fail("model", f"a dict with keys {list(KEYS)}", model)
     for k in KEYS:
         model[k] = np.ascontiguousarray(model[k], dtype=np.float64)
-    W1, W2 = model["W1"], model["W2"]
+    W1, b1, W2, b2 = (model[k] for k in KEYS)
     if W1.ndim != 2 or W2.ndim != 2 or W1.shape[1] != W2.shape[0]:
         raise fail("model", "W1 (D, H) and W2 (H, K)", {k: model[k].shape for k in KEYS})
-    if model["b1"].shape != (W1.shape[1],) or model["b2"].shape != (W2.shape[1],):
+    if b1.shape != (W1.shape[1],) or b2.shape != (W2.shape[1],):
         raise fail("model", "b1 (H,) and b2 (K,)", {k: model[k].shape for k in KEYS})
+    return W1, b1, W2, b2
+
+
+def _as_net(model: dict) -> MLP:
+    """An ``MLP`` whose parameters ARE the dict's arrays, so training updates the dict."""
+    W1, b1, W2, b2 = _check_model(model)
     net = tutorial_network(W1.shape[0], W1.shape[1], W2.shape[1], seed=0)
-    for layer, (w, b) in zip(net.dense_layers, [("W1", "b1"), ("W2", "b2")], strict=True):
-        layer.params = {"W": model[w][None], "b": model[b][None]}  # (1, ...) views
+    for layer, (w, b) in zip(net.dense_layers, [(W1, b1), (W2, b2)], strict=True):
+        layer.params = {"W": w[None], "b": b[None]}  # (1, ...) views
     return net
 
 
@@ -139,39 +172,54 @@ def _labels(label, n_samples: int, n_class: int) -> np.ndarray:
     return check_labels(label, n_samples, n_class, name="label")
 
 
+def _forward(model: dict, X: np.ndarray):
+    """Eq. (6), every intermediate kept for backward: ``A1, Z1, A2, Z2``."""
+    W1, b1, W2, b2 = _check_model(model)
+    A1 = X @ W1 + b1  # (N,H)
+    Z1 = relu(A1)  # eq. (3)
+    A2 = Z1 @ W2 + b2  # (N,K)
+    Z2 = softmax(A2)  # eq. (1), (2)
+    return A1, Z1, A2, Z2
+
+
 def forward(model: dict, input_data) -> tuple[np.ndarray, np.ndarray]:
-    """``(Z1, Z2)``: hidden activations ``(N, H)`` and softmax probabilities ``(N, K)`` (step 6)."""
-    net = _as_net(model)
-    X = check_X(input_data, name="input_data", n_features=net.n_features)
-    logits = net.forward(X)  # (1,N,K)
-    z1 = net.layers[1].h  # the ReLU layer's output, (1,N,H)
-    return z1[0], F.softmax(logits[0])
+    """``(Z1, Z2)``: hidden activations ``(N, H)`` and softmax probabilities ``(N, K)`` (step 6).
+
+    Eq. (6): ``A1 = X W1 + b1;  Z1 = max(0, A1);  A2 = Z1 W2 + b2;  Z2 = softmax(A2)``.
+    """
+    X = check_X(input_data, name="input_data", n_features=_check_model(model)[0].shape[0])
+    _, Z1, _, Z2 = _forward(model, X)
+    return Z1, Z2
 
 
 def backward(model: dict, data, label) -> dict:
     """Gradients of the SUMMED cross-entropy, eq. (9), with the model's keys (step 8).
 
-    Eq. (14): ``dL/dA2 = Z2 - Y``; eq. (15)/(16): ``dW2 = Z1^T (Z2 - Y)``, ``db2`` its column
-    sums; eq. (17): ``dW1 = X^T [((Z2 - Y) W2^T) * I(A1 > 0)]``. These are true gradients
-    (the tutorial's text returns ``Y - Z2``, their negative).
+    These are true gradients: the tutorial's text returns ``Y - Z2``, their negative.
     """
-    net = _as_net(model)
-    X = check_X(data, name="data", n_features=net.n_features)
-    y = _labels(label, X.shape[0], net.n_outputs)
-    grads = net.gradients(X, y)
-    return {k: grads[k].copy() for k in KEYS}
+    W1, _, W2, _ = _check_model(model)
+    X = check_X(data, name="data", n_features=W1.shape[0])
+    Y = F.one_hot(_labels(label, X.shape[0], W2.shape[1]), W2.shape[1])  # (N,K)
+    A1, Z1, _, Z2 = _forward(model, X)
+    dA2 = Z2 - Y  # eq. (14): dL/dA2, softmax and cross-entropy combined
+    dW2 = Z1.T @ dA2  # eq. (15), summed over the batch by the product
+    db2 = dA2.sum(axis=0)  # eq. (16): column sums
+    dA1 = (dA2 @ W2.T) * (A1 > 0)  # eq. (17): back through W2, then the ReLU gate A1 > 0
+    dW1 = X.T @ dA1
+    db1 = dA1.sum(axis=0)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 def sgd(model: dict, data, label, alpha: float = ALPHA) -> dict:
-    """One descent step in place, eq. (7): ``theta := theta - alpha * grad`` (step 7).
+    """One descent step on the model, in place (step 7); returns the model.
 
-    Subtracts ``alpha`` times the true gradient from :func:`backward` (the tutorial's text
-    adds ``alpha * (Y - Z2) ...``, which is the same step written with the negated gradient).
-    Returns the model.
+    Eq. (7): ``theta := theta - alpha * grad``, with the true gradient of :func:`backward`
+    (the tutorial's text adds ``alpha * (Y - Z2) ...``: the same step, its sign folded in).
     """
-    optimizer = SGD(lr=alpha)
+    alpha = check_positive("alpha", alpha)
     grads = backward(model, data, label)
-    optimizer.step(model, grads)
+    for key in KEYS:
+        model[key] -= alpha * grads[key]  # eq. (7)
     return model
 
 
@@ -189,33 +237,24 @@ def fit(model: dict, input_data, label, batch_size: int, iter_num: int, *, seed=
     return model
 
 
-def _n_class(*labels) -> int:
-    return max(2, max(int(np.max(lab)) + 1 for lab in labels))
-
-
-def _train_population(
-    train_data,
-    train_label,
-    test_data,
-    test_label,
-    batch_size,
-    iter_num,
-    n_hidden,
-    population,
-    width=None,
-    seed=None,
+def _population_accuracy(
+    train_data, train_label, test_data, test_label, batch_size, iter_num, widths, seed
 ) -> np.ndarray:
-    """Train a population of tutorial networks; test accuracy per member ``(P,)``."""
+    """Train one tutorial network per entry of ``widths`` as ONE population, on the runner of
+    :mod:`nnscratch.experiments` (member ``p`` seeded ``SeedSequence(seed).spawn(P)[p]``);
+    the test accuracy of each, ``(P,)``."""
     X = check_X(train_data, name="train_data")
     X_test = check_X(test_data, name="test_data", n_features=X.shape[1])
-    K = _n_class(np.asarray(train_label), np.asarray(test_label))
+    K = n_classes(train_label, test_label)
     y = check_labels(train_label, X.shape[0], K, name="train_label")
     y_test = check_labels(test_label, X_test.shape[0], K, name="test_label")
     batch_size = check_int("batch_size", batch_size)
     iter_num = check_int("iter_num", iter_num)
-    net = tutorial_network(X.shape[1], n_hidden, K, seed=seed, population=population, width=width)
-    net.fit(X, y, epochs=iter_num, batch_size=batch_size, optimizer=SGD(lr=ALPHA))
-    return net.score(X_test, y_test)
+    root = as_seed_sequence(seed)
+    configs = [tutorial_config(iter_num, batch_size, int(w)) for w in widths]
+    seeds = [child(root, p) for p in range(len(configs))]
+    _, _, metrics = train_population(configs, seeds, (X, X_test, y, y_test))
+    return metrics["test_accuracy"]
 
 
 def test(
@@ -236,16 +275,9 @@ def test(
     the test accuracies, ``(n_experiment,)``.
     """
     n_experiment = check_int("n_experiment", n_experiment)
-    acc = _train_population(
-        train_data,
-        train_label,
-        test_data,
-        test_label,
-        batch_size,
-        iter_num,
-        n_hidden=64,
-        population=n_experiment,
-        seed=seed,
+    widths = [N_HIDDEN] * n_experiment  # every experiment a fresh init_network()
+    acc = _population_accuracy(
+        train_data, train_label, test_data, test_label, batch_size, iter_num, widths, seed
     )
     if verbose:
         print(f"Mean Accuracy: {acc.mean():.5g}, Standard Deviation: {acc.std():.5g}")
@@ -323,17 +355,8 @@ def test_class(
     X_train, X_test, y_train, y_test = load_moons() if data is None else data
     widths = np.arange(min_neuron, max_neuron)
     member_width = np.repeat(widths, n_trial)  # (P,): width w for n_trial members in a row
-    acc = _train_population(
-        X_train,
-        y_train,
-        X_test,
-        y_test,
-        batch_size,
-        iter_num,
-        n_hidden=int(widths.max()),
-        population=member_width.size,
-        width=member_width,
-        seed=seed,
+    acc = _population_accuracy(
+        X_train, y_train, X_test, y_test, batch_size, iter_num, member_width, seed
     )
     mean_accuracy = acc.reshape(widths.size, n_trial).mean(axis=1)
     if plot is not False and plot is not None:

@@ -14,8 +14,8 @@ from functools import partial
 
 import numpy as np
 
-from nnscratch._validation import check_range, fail
 from nnscratch.core import functional as F
+from nnscratch.core.checks import check_range, fail
 
 
 @dataclass(frozen=True)

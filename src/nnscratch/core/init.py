@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnscratch._validation import check_range, fail
+from nnscratch.core.checks import check_range, fail
 
 
 class Initializer:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnscratch._validation import check_choice, check_labels, fail
 from nnscratch.core import functional as F
+from nnscratch.core.checks import check_choice, check_labels, fail
 
 
 def check_sample_weight(sample_weight, n_samples: int, name: str = "sample_weight"):
@@ -131,11 +131,13 @@ class SoftmaxCrossEntropy(Loss):
         # z: (P,N,K) logits; target: labels (P,N)/(N,) or probability rows (P,N,K)/(N,K)
         K = z.shape[-1]
         labels = target.dtype.kind in "iub"  # integer labels, else probability rows
+        cw, norm = self.class_weight, None
+        if labels and not self.label_smoothing and cw is None:  # the tutorial's case
+            self._cache = (z, target, None)
+            return self._reduce(F.cross_entropy(z, target), sample_weight)  # eq. (9)
         t = F.one_hot(target, K, dtype=z.dtype) if labels else target.astype(z.dtype)
         if self.label_smoothing:
             t = (1.0 - self.label_smoothing) * t + self.label_smoothing / K
-        log_p = F.log_softmax(z)  # stable; never log(softmax(z))
-        cw, norm = self.class_weight, None
         if cw is not None:
             row_cw = cw[target] if labels else target @ cw  # (P,N) or (N,)
             t = t * cw  # (..., N, K): c_k t_k
@@ -143,15 +145,18 @@ class SoftmaxCrossEntropy(Loss):
             norm = np.broadcast_to(w, z.shape[:-1]).sum(axis=-1)  # (P,)
             if sample_weight is None:
                 sample_weight = np.ones(z.shape[-2], dtype=z.dtype)  # rows carry c already
-        self._cache = (np.exp(log_p), t, cw is not None)
-        return self._reduce(-(t * log_p).sum(axis=-1), sample_weight, norm)  # (P,)
+        self._cache = (z, None, t)
+        return self._reduce(F.soft_cross_entropy(z, t), sample_weight, norm)  # eq. (9), (P,)
 
     def backward(self):
-        p, t, weighted = self._cache
-        if weighted:
+        z, labels, t = self._cache
+        p = F.softmax(z)  # (P,N,K)
+        if t is None:
+            dz = p - F.one_hot(labels, z.shape[-1], dtype=z.dtype)  # eq. (14): Z2 - Y
+        elif self.class_weight is not None:
             dz = t.sum(axis=-1, keepdims=True) * p - t  # (sum_k c_k t_k) p - c t
         else:
-            dz = p - t  # eq. (14): dL/dA2 = Z2 - y
+            dz = p - t  # eq. (14), with probability rows
         dz *= self._scale
         return dz
 

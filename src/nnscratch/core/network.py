@@ -12,12 +12,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnscratch._validation import check_int, check_range, check_X, fail
 from nnscratch.core.activations import Activation, get_activation
+from nnscratch.core.callback import History
+from nnscratch.core.checks import check_int, check_range, check_X, fail
+from nnscratch.core.engine import compiled_logits
 from nnscratch.core.init import Initializer, get_initializer
 from nnscratch.core.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer
 from nnscratch.core.losses import Loss, check_sample_weight, get_loss
 from nnscratch.core.seeding import member_seeds, rng_for
+from nnscratch.core.train import train
 
 SeedLike = int | np.random.SeedSequence | Sequence | None
 
@@ -55,6 +58,7 @@ class MLP:
     def __init__(
         self,
         sizes: Sequence[int],
+        *,
         activation: str | Activation = "relu",
         init: str | Initializer = "he",
         bias_init: str | Initializer = "zeros",
@@ -226,7 +230,10 @@ class MLP:
             layer.training = training
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Logits ``(P, N, K)`` for ``x`` of shape ``(N, D)`` (shared) or ``(P, N, D)``."""
+        """Logits ``(P, N, K)`` for ``x`` of shape ``(N, D)`` (shared) or ``(P, N, D)``.
+
+        Eq. (6) for any depth: every ``Dense`` layer ``a = x W + b``, then its activation.
+        """
         for layer in self.layers:
             x = layer.forward(x)
         return x
@@ -277,19 +284,22 @@ class MLP:
         return self._unstack(self.population_grads())
 
     def _predict_logits(self, X: np.ndarray) -> np.ndarray:
-        """Logits ``(P, N, K)`` in evaluation mode, a block of rows at a time.
+        """Logits ``(P, N, K)`` in evaluation mode, for prediction.
 
-        Rows are independent at prediction time, so blocks change nothing but memory: the
-        hidden activations of a large population on a large set stay under ~4 MB. A
-        population of small networks takes the compiled forward pass of
-        :func:`nnscratch.accel.logits` instead when numba is installed (equal to rounding).
+        A population of small networks takes the compiled forward pass of
+        :mod:`nnscratch.fast` when numba is installed (equal to rounding); everything else
+        :meth:`logits_in_blocks`.
         """
         self.train_mode(False)
-        from nnscratch import accel  # optional compiled forward pass (numba), imported on use
+        fast = compiled_logits(self, X)
+        return fast if fast is not None else self.logits_in_blocks(X)
 
-        fast = accel.logits(self, X)
-        if fast is not None:
-            return fast
+    def logits_in_blocks(self, X: np.ndarray) -> np.ndarray:
+        """``forward(X)`` ``(P, N, K)`` for ``X`` ``(N, D)``, a block of rows at a time.
+
+        Rows are independent outside training, so blocks change nothing but memory: the
+        hidden activations of a large population on a large set stay under ~4 MB.
+        """
         rows = max(1, _BLOCK // (self.n_members * max(self.sizes)))  # rows per block
         if X.shape[0] <= rows:
             return self.forward(X)
@@ -317,16 +327,30 @@ class MLP:
         w = check_sample_weight(sample_weight, X.shape[0])
         return self._squeeze(self.loss_fn.score(self._predict_logits(X), y, w))
 
-    def fit(self, X, y, **kwargs):
-        """Train in place and return a :class:`~nnscratch.core.train.History`.
+    def fit(self, X, y, **kwargs) -> History:
+        """Train in place on ``(X, y)`` and return the :class:`~nnscratch.core.callback.History`.
 
-        See :func:`nnscratch.core.train.train` for the arguments (epochs, batch_size,
-        optimizer, seed, validation data, sample_weight, callbacks, ...). Calling ``fit``
-        again continues from the current weights (a warm start); pass the same optimizer
-        to keep its state (moments, step counts) as well.
+        Keywords (all checked before any work; see :func:`nnscratch.core.train.train`):
+        ``epochs`` (10), ``batch_size`` (32); ``optimizer``, default a fresh ``Adam(lr=1e-3)``,
+        the usual default for networks in general (the command line and the tutorial train
+        with plain SGD instead, as the tutorial does), any hyperparameter one value per
+        member; ``seed`` for the shuffles and dropout masks (an int, a ``SeedSequence`` or one
+        per member; by default each member draws from its own streams, fresh on every
+        call); ``validation_data`` ``(X_val, y_val)`` or ``(X_val, y_val, w_val)``, or
+        ``validation_split``, a fraction of the rows held out per member;
+        ``sample_weight`` ``(N,)``; ``callbacks``; ``shuffle`` (True); ``verbose`` (a line
+        per epoch); ``on_nonfinite``: when a member's loss or weights become NaN or
+        infinite, ``"raise"`` a :class:`~nnscratch.core.callback.NonFiniteError`, or
+        ``"stop"`` (freeze) that member, flag it in ``history.diverged`` and let the others
+        finish; ``engine``: ``"numpy"`` the reference loop, ``"numba"`` the compiled epoch of
+        :mod:`nnscratch.fast` (plain SGD on a softmax MLP; an error where it does not apply),
+        ``"auto"`` (default) the compiled epoch where it applies and numba is installed.
+
+        Calling ``fit`` again continues from the current weights (a warm start); pass the
+        same optimizer to keep its state (moments, step counts) as well. Ctrl-C ends
+        training after the current batch; the history so far comes back with
+        ``history.interrupted = True``.
         """
-        from nnscratch.core.train import train
-
         return train(self, X, y, **kwargs)
 
     def select(self, members) -> MLP:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnscratch._validation import check_choice, check_int, check_positive, check_range, fail
+from nnscratch.core.checks import check_choice, check_int, check_positive, check_range, fail
 
 _INF = float("inf")
 #: (low, high, low_open, high_open) of the intervals hyperparameters live in
@@ -255,11 +255,7 @@ class AdaGrad(Optimizer):
             s += self._member("initial_accumulator_value", theta)
         lr = self._member("lr", theta) / (1 + (self.t - 1) * self._member("lr_decay", theta))
         s += g * g  # s_t = s_{t-1} + g^2
-        denom = np.sqrt(s)
-        denom += self._member("eps", theta)
-        np.divide(g, denom, out=denom)  # g / (sqrt(s) + eps)
-        denom *= lr
-        theta -= denom
+        theta -= lr * (g / (np.sqrt(s) + self._member("eps", theta)))
 
 
 class RMSprop(Optimizer):
@@ -307,15 +303,11 @@ class RMSprop(Optimizer):
             gbar = _zeros(state, "grad_avg", theta)
             gbar *= alpha
             gbar += (1 - alpha) * g  # gbar_t = alpha gbar + (1 - alpha) g
-            denom = v - gbar * gbar
-            np.sqrt(denom, out=denom)
+            denom = np.sqrt(v - gbar * gbar) + self._member("eps", theta)  # sqrt(v~) + eps
         else:
-            denom = np.sqrt(v)
-        denom += self._member("eps", theta)
+            denom = np.sqrt(v) + self._member("eps", theta)
         if _is_zero(self.momentum):
-            np.divide(g, denom, out=denom)
-            denom *= self._member("lr", theta)
-            theta -= denom
+            theta -= self._member("lr", theta) * (g / denom)
         else:
             buf = _zeros(state, "momentum_buffer", theta)
             buf *= self._member("momentum", theta)
@@ -376,12 +368,8 @@ class Adam(Optimizer):
         if self.amsgrad:
             v = np.maximum(_zeros(state, "max_exp_avg_sq", theta), v, out=state["max_exp_avg_sq"])
         bias1, bias2 = 1 - b1**self.t, 1 - b2**self.t
-        denom = np.sqrt(v)
-        denom /= bias2**0.5
-        denom += self._member("eps", theta)  # sqrt(v_hat) + eps
-        np.divide(m, denom, out=denom)
-        denom *= lr / bias1  # lr m_hat / (sqrt(v_hat) + eps)
-        theta -= denom
+        denom = np.sqrt(v) / bias2**0.5 + self._member("eps", theta)  # sqrt(v_hat) + eps
+        theta -= (lr / bias1) * (m / denom)  # lr m_hat / (sqrt(v_hat) + eps)
 
 
 class AdamW(Adam):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnscratch._validation import fail
+from nnscratch.core.checks import fail
 
 #: Fixed child indices, one per use of randomness inside a member.
 _PURPOSES = {"init": 0, "shuffle": 1, "dropout": 2, "split": 3}
@@ -24,7 +24,8 @@ def child(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
     )
 
 
-def _as_seed_sequence(seed, name: str) -> np.random.SeedSequence:
+def as_seed_sequence(seed, name: str = "seed") -> np.random.SeedSequence:
+    """A ``SeedSequence`` from an int, a ``SeedSequence`` or ``None`` (fresh entropy)."""
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if seed is None or (
@@ -39,8 +40,8 @@ def member_seeds(seed, n_members: int, name: str = "seed") -> list[np.random.See
     if isinstance(seed, Sequence) and not isinstance(seed, (str, bytes)):
         if len(seed) != n_members:
             raise fail(name, f"one seed per member ({n_members})", seed)
-        return [_as_seed_sequence(s, name) for s in seed]
-    root = _as_seed_sequence(seed, name)
+        return [as_seed_sequence(s, name) for s in seed]
+    root = as_seed_sequence(seed, name)
     return [child(root, p) for p in range(n_members)]
 
 

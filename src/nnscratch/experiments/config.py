@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch._validation import check_choice, check_int, check_positive, check_range, fail
 from nnscratch.core.activations import get_activation
+from nnscratch.core.checks import check_choice, check_int, check_positive, check_range, fail
 from nnscratch.core.init import get_initializer
 from nnscratch.core.losses import Loss, get_loss
 from nnscratch.core.optim import Optimizer, get_optimizer

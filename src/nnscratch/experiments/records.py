@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch._io import write_text
-from nnscratch._validation import fail
+from nnscratch.core.checks import fail
 from nnscratch.experiments.config import Config, field_names
 from nnscratch.experiments.stats import describe
+from nnscratch.io.atomic import write_text
 
 #: Metrics a record carries, in column order.
 METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")

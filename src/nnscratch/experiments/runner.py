@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch._validation import check_int, check_labels, check_X, fail
+from nnscratch.core.callback import Callback
+from nnscratch.core.checks import check_int, check_labels, check_X, fail, n_classes
 from nnscratch.core.network import MLP
-from nnscratch.core.seeding import child
-from nnscratch.core.train import Callback
+from nnscratch.core.seeding import as_seed_sequence, child
+from nnscratch.core.train import evaluate
 from nnscratch.experiments.config import (
     Config,
     as_config,
@@ -37,8 +38,6 @@ from nnscratch.experiments.config import (
 from nnscratch.experiments.records import TrialRecord
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-_EVAL_ROWS = 2048  # rows per evaluation chunk: bounds the (P, rows, H) activations
 
 
 def load_data(data: str | Sequence | None) -> Data:
@@ -53,22 +52,10 @@ def load_data(data: str | Sequence | None) -> Data:
         raise fail("data", "a data set name or (X_train, X_test, y_train, y_test)", data)
     X_train = check_X(data[0], name="X_train")
     X_test = check_X(data[1], name="X_test", n_features=X_train.shape[1])
-    y_all = np.concatenate([np.asarray(data[2]).ravel(), np.asarray(data[3]).ravel()])
-    K = max(2, int(np.max(y_all)) + 1) if y_all.size else 2
+    K = n_classes(data[2], data[3])
     y_train = check_labels(data[2], X_train.shape[0], K, name="y_train")
     y_test = check_labels(data[3], X_test.shape[0], K, name="y_test")
     return X_train, X_test, y_train, y_test
-
-
-def root_seed(seed) -> np.random.SeedSequence:
-    """A ``SeedSequence`` from an int, a ``SeedSequence`` or ``None`` (fresh entropy, recorded)."""
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if seed is None or (
-        isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0
-    ):
-        return np.random.SeedSequence(None if seed is None else int(seed))
-    raise fail("seed", "a non-negative integer, a SeedSequence or None", seed)
 
 
 class _EpochTicker(Callback):
@@ -87,20 +74,6 @@ def _progress(total: int, quiet: bool, desc: str):
 
     disable = quiet or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
     return tqdm(total=total, desc=desc, unit="epoch", file=sys.stderr, disable=disable, leave=False)
-
-
-def _evaluate(net: MLP, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean per-example loss and accuracy per member ``(P,)``, in row chunks."""
-    P, N = net.n_members, X.shape[0]
-    loss_sum, correct = np.zeros(P), np.zeros(P)
-    net.train_mode(False)
-    for start in range(0, N, _EVAL_ROWS):
-        xb, yb = X[start : start + _EVAL_ROWS], y[start : start + _EVAL_ROWS]
-        z = net.forward(xb)  # (P,n,K)
-        loss = net.loss_fn.forward(z, yb)  # (P,)
-        loss_sum += loss * (xb.shape[0] if net.loss_fn.reduction == "mean" else 1)
-        correct += (net.loss_fn.predict(z) == yb).sum(axis=-1)
-    return loss_sum / N, correct / N
 
 
 def build_network(
@@ -163,8 +136,7 @@ def train_population(
         raise fail("configs", "configurations of one group (see group_configs)", configs)
     X_train, X_test, y_train, y_test = data
     first = configs[0]
-    K = max(2, int(max(y_train.max(), y_test.max())) + 1)
-    net = build_network(configs, X_train.shape[1], K, seeds)
+    net = build_network(configs, X_train.shape[1], n_classes(y_train, y_test), seeds)
     optimizer = make_optimizer(first.optimizer, _vector_or_scalar([c.lr for c in configs]))
     # divergence is an outcome to record, not an error: silence overflow while it happens
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -177,26 +149,23 @@ def train_population(
             callbacks=list(callbacks),
             on_nonfinite="stop",
         )
-        train_loss, train_acc = _evaluate(net, X_train.astype(net.dtype, copy=False), y_train)
-        test_loss, test_acc = _evaluate(net, X_test.astype(net.dtype, copy=False), y_test)
+        train = evaluate(net, X_train.astype(net.dtype, copy=False), y_train)
+        test = evaluate(net, X_test.astype(net.dtype, copy=False), y_test)
     # (P,): frozen by the loop for NaN/inf, or a non-finite loss after training
     diverged = (
-        history.diverged | ~np.all(np.isfinite(history["loss"]), axis=0) | ~np.isfinite(train_loss)
+        history.diverged
+        | ~np.all(np.isfinite(history["loss"]), axis=0)
+        | ~np.isfinite(train["loss"])
     )
-    metrics = {
-        "train_loss": train_loss,
-        "train_accuracy": train_acc,
-        "test_loss": test_loss,
-        "test_accuracy": test_acc,
-        "diverged": diverged,
-    }
+    metrics = {f"train_{k}": v for k, v in train.items()}
+    metrics.update({f"test_{k}": v for k, v in test.items()}, diverged=diverged)
     return net, history, metrics
 
 
 def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str):
     trials = check_int("trials", trials)
     data = load_data(data)
-    root = root_seed(seed)
+    root = as_seed_sequence(seed)
     n = len(configs) * trials
     seeds = [child(root, i) for i in range(n)]  # trial t of config c: child c * trials + t
     groups = group_configs(configs)
@@ -279,7 +248,7 @@ def run_trial(
     Gives the record's metrics to float tolerance; ``config_index`` and ``trial`` are 0.
     """
     config = as_config(config)
-    seq = root_seed(seed)
+    seq = as_seed_sequence(seed)
     data = load_data(data)
     start = time.perf_counter()
     _, history, m = train_population([config], [seq], data)

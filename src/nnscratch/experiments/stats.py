@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnscratch._validation import check_positive, check_range
+from nnscratch.core.checks import check_positive, check_range
 
 _EPS = 1e-16
 _TINY = 1e-300

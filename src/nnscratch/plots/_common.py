@@ -16,8 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, to_rgb
 from matplotlib.figure import Figure
 
-from nnscratch._io import atomic_path
-from nnscratch._validation import check_int, check_X, fail
+from nnscratch.core.checks import check_int, check_X, fail
+from nnscratch.io.atomic import atomic_path
 
 #: Class ``k`` is drawn in ``CLASS_COLORS[k % 10]`` in every plot (scatter and boundary alike).
 CLASS_COLORS = (
@@ -143,7 +143,7 @@ def atomic_write(path, write, suffixes) -> str:
     """Call ``write(temp_path)``, then move the temporary file onto ``path`` in one step.
 
     The format follows the suffix, which must be one of ``suffixes``; see
-    :func:`nnscratch._io.atomic_path` for the guarantees.
+    :func:`nnscratch.io.atomic.atomic_path` for the guarantees.
     """
     target = Path(os.fspath(path))
     suffix = target.suffix.lower().lstrip(".")

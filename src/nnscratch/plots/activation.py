@@ -6,8 +6,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from nnscratch._validation import fail
 from nnscratch.core.activations import Activation, get_activation
+from nnscratch.core.checks import fail
 from nnscratch.plots._common import class_color, figure_of, new_figure, style_axes
 
 

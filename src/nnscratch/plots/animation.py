@@ -14,8 +14,8 @@ from matplotlib.animation import PillowWriter
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
-from nnscratch._validation import check_int, check_positive, fail
-from nnscratch.core.train import Callback
+from nnscratch.core.callback import Callback
+from nnscratch.core.checks import check_int, check_positive, fail
 from nnscratch.plots._common import atomic_write, check_xy, new_figure, probability_cmap
 from nnscratch.plots.boundary import check_network, draw_boundary, probability_grid
 

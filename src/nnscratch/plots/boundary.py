@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from nnscratch._validation import check_choice, check_int, check_range, fail
+from nnscratch.core.checks import check_choice, check_int, check_range, fail
 from nnscratch.plots._common import (
     check_points,
     check_xy,

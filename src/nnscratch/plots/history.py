@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from nnscratch._validation import check_choice, fail
+from nnscratch.core.checks import check_choice, fail
 from nnscratch.plots._common import class_color, figure_of, new_figure, style_axes
 
 BANDS = ("minmax", "std")

@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from nnscratch._validation import check_int, fail
+from nnscratch.core.checks import check_int, fail
 from nnscratch.plots._common import class_color, figure_of, lighten, new_figure
 
 RADIUS = 0.32  # unit circles, in slot heights

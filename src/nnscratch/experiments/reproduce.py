@@ -22,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch._io import write_text
+from nnscratch import tutorial
+from nnscratch.core.callback import Callback
+from nnscratch.core.optim import SGD
 from nnscratch.core.seeding import child
-from nnscratch.experiments.config import Config
 from nnscratch.experiments.records import json_safe, summarize
 from nnscratch.experiments.runner import build_network, sweep
 from nnscratch.experiments.stats import describe
+from nnscratch.io.atomic import write_text
+from nnscratch.tutorial import ALPHA, tutorial_config
 
 #: What the tutorial reported (SEED.md), and how long its algorithm took on 2 cores.
 REPORTED = {
@@ -67,19 +70,6 @@ class Settings:
             animation_epochs=2,
             quick=True,
         )
-
-
-def tutorial_config(epochs: int, batch_size: int, hidden: int = 64) -> Config:
-    """The tutorial's network and training: randn init, summed loss, SGD with lr 1e-4."""
-    return Config(
-        hidden=hidden,
-        init="normal",
-        bias_init="normal",
-        lr=1e-4,
-        batch_size=batch_size,
-        epochs=epochs,
-        reduction="sum",
-    )
 
 
 def prepare_output(out: str | os.PathLike) -> Path:
@@ -139,7 +129,7 @@ def reproduce(
     child 1, the width sweep child 2, the animated network child 3. ``quick`` scales every
     call down (for tests); the default is the tutorial's own settings.
     """
-    from nnscratch import plots, tutorial
+    from nnscratch import plots  # matplotlib, imported when a report is made
     from nnscratch.data import load_moons
 
     settings = Settings.quick_settings() if quick else Settings()
@@ -262,8 +252,6 @@ def reproduce(
         net = build_network(
             tutorial_config(s.animation_epochs, s.experiment_batch), 2, 2, child(root, 3)
         )
-        from nnscratch.core.optim import SGD
-        from nnscratch.core.train import Callback
 
         class _Keep(Callback):
             def on_train_end(self, run) -> None:
@@ -276,7 +264,7 @@ def reproduce(
             y_train,
             epochs=s.animation_epochs,
             batch_size=s.experiment_batch,
-            optimizer=SGD(lr=1e-4),
+            optimizer=SGD(lr=ALPHA),
             validation_data=(X_test, y_test),
             callbacks=[keep],
         )

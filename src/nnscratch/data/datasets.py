@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnscratch._validation import check_choice, check_int, check_range
+from nnscratch.core.checks import check_choice, check_int, check_range
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 

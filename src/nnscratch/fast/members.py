@@ -2,8 +2,8 @@
 
 One epoch of minibatch SGD for a softmax MLP, every member in its own thread, each member's
 steps written as plain loops over only its active units, vectorised along the units by
-LLVM's loop vectoriser. :mod:`nnscratch._kernels` puts eight members in the lanes of one
-vector instead, which wins once a population fills them; :func:`nnscratch.accel.epoch_runner`
+LLVM's loop vectoriser. :mod:`nnscratch.fast.lanes` puts eight members in the lanes of one
+vector instead, which wins once a population fills them; :func:`nnscratch.fast.epoch.epoch_runner`
 picks this kernel for populations under ``LANES_FROM`` members (a single network uses one
 lane of eight there). The NumPy loop in :mod:`nnscratch.core.train` is the reference these
 loops follow, equation by equation.
@@ -15,7 +15,7 @@ import numpy as np
 
 @nb.njit(inline="always")
 def act(v, kind):
-    """The activation with code ``kind`` (see ``nnscratch.accel.ACTIVATIONS``)."""
+    """The activation with code ``kind`` (see ``nnscratch.fast.epoch.ACTIVATIONS``)."""
     if kind == 1:
         return v if v > 0 else 0.0 * v  # 0 * v keeps v's type, and NaN stays NaN
     if kind == 2:

@@ -1,4 +1,4 @@
-"""The compiled kernels behind :mod:`nnscratch.accel` (import numba; loaded only on use).
+"""The compiled kernels behind :mod:`nnscratch.fast.epoch` (import numba; loaded only on use).
 
 :func:`sgd_epoch` runs one epoch of minibatch SGD for a softmax MLP; :func:`logits` runs the
 forward pass for prediction. The NumPy loop in :mod:`nnscratch.core.train` is the reference
@@ -127,7 +127,7 @@ def _exp(v, s):
 
 @nb.njit(inline="always")
 def _activate(t, kind):
-    """``t = f(t)`` for the activation with code ``kind`` (``nnscratch.accel.ACTIVATIONS``)."""
+    """``t = f(t)`` for the activation with code ``kind`` (``nnscratch.fast.epoch.ACTIVATIONS``)."""
     if kind == 1:  # relu; 0 * v keeps NaN a NaN
         for lane in range(G):
             t[lane] = t[lane] if t[lane] > 0 else 0.0 * t[lane]

@@ -35,10 +35,10 @@ import importlib.util
 
 import numpy as np
 
+from nnscratch.core.callback import Callback
 from nnscratch.core.layers import ActivationLayer, Dense
 from nnscratch.core.losses import SoftmaxCrossEntropy
 from nnscratch.core.optim import SGD, per_member
-from nnscratch.core.train import Callback
 
 #: Activation codes understood by the kernel, by activation name.
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
@@ -67,7 +67,7 @@ def worthwhile(net, batch_size: int) -> bool:
     return max(batch_size * a * b for a, b in layers) <= SMALL_LAYER
 
 
-def _unsupported_network(net) -> str | None:
+def unsupported_network(net) -> str | None:
     """Why the kernels cannot run this network's forward pass, or ``None``."""
     if not available():
         return "numba is not installed"
@@ -82,7 +82,7 @@ def _unsupported_network(net) -> str | None:
 
 def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
     """Why the kernel cannot run this training, or ``None`` when it can."""
-    why = _unsupported_network(net)
+    why = unsupported_network(net)
     if why is not None:
         return why
     if any(layer.l1 is not None or layer.l2 is not None for layer in net.dense_layers):
@@ -116,11 +116,11 @@ def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
     transcription of NumPy's ``Generator.shuffle``, and the generators are left where
     NumPy's would be; any other bit generator takes the NumPy path.
     """
-    from nnscratch.core.train import shuffled as numpy_shuffled
+    from nnscratch.core.epoch import shuffled as numpy_shuffled
 
     if not all(type(r.bit_generator) is np.random.PCG64 for r in shufflers):
         return numpy_shuffled(rows, shufflers)
-    from nnscratch._kernels import shuffle_rows
+    from nnscratch.fast.lanes import shuffle_rows
 
     states = [r.bit_generator.state for r in shufflers]
     words = np.array(
@@ -145,89 +145,55 @@ def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
 _LOW = (1 << 64) - 1
 
 
-def epoch_runner(net, X, y, optimizer, batch_size: int):
-    """``run(order, active) -> (summed loss, hits)``: one compiled epoch per call.
+class CompiledEpoch:
+    """One compiled epoch: :class:`nnscratch.core.epoch.NumpyEpoch`'s interface and results.
 
-    ``run.shuffled(rows, shufflers)`` is :func:`shuffled`, for the epoch's order.
+    ``shuffled(rows, shufflers)`` is :func:`shuffled`; ``epoch(order, run, freezer)`` runs
+    every batch of ``order`` in the kernels and returns the epoch's running means.
     """
-    # imports numba; each kernel compiled on first use, then cached on disk
-    from nnscratch._kernel_members import sgd_epoch_members
-    from nnscratch._kernels import compiled, sgd_epoch
 
-    P = net.n_members
-    dense = net.dense_layers
-    X = np.ascontiguousarray(X)
-    y = np.ascontiguousarray(y, dtype=np.int64)
-    widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
-    widths = widths.astype(np.int64)
-    mean = net.loss_fn.reduction == "mean"
+    shuffled = staticmethod(shuffled)
 
-    def run(order: np.ndarray, active: np.ndarray):
+    def __init__(self, net, X, y, optimizer, batch_size: int) -> None:
+        P = net.n_members
+        self.net, self.optimizer, self.batch_size = net, optimizer, batch_size
+        self.X = np.ascontiguousarray(X)
+        self.y = np.ascontiguousarray(y, dtype=np.int64)
+        widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
+        self.widths = widths.astype(np.int64)  # (P, L+1) every member's active sizes
+        self.mean = net.loss_fn.reduction == "mean"
+
+    def __call__(self, order: np.ndarray, run, freezer) -> dict[str, np.ndarray]:
+        # imports numba; each kernel compiled on first use, then cached on disk
+        from nnscratch.fast.lanes import compiled, sgd_epoch
+        from nnscratch.fast.members import sgd_epoch_members
+
+        net, P = self.net, self.net.n_members
+        dense = net.dense_layers
         # read every call: a schedule may change lr between epochs
         Ws = tuple(layer.params["W"] for layer in dense)
         bs = tuple(layer.params["b"] for layer in dense)
-        lr = np.empty(P, dtype=X.dtype)  # writable, contiguous: one compiled signature
-        lr[:] = np.ravel(per_member(optimizer.lr, Ws[0], name="lr"))
-        out = np.zeros((P, 2))
+        lr = np.empty(P, dtype=self.X.dtype)  # writable, contiguous: one compiled signature
+        lr[:] = np.ravel(per_member(self.optimizer.lr, Ws[0], name="lr"))
+        out = np.zeros((P, 2))  # summed loss and hits, per member
         order = np.ascontiguousarray(order, dtype=np.int64)
         lanes = P >= LANES_FROM
         with compiled() if lanes else contextlib.nullcontext():
             (sgd_epoch if lanes else sgd_epoch_members)(
-                X,
-                y,
+                self.X,
+                self.y,
                 order,
                 Ws,
                 bs,
                 lr,
-                widths,
-                batch_size,
-                mean,
+                self.widths,
+                self.batch_size,
+                self.mean,
                 ACTIVATIONS[net.activation.name],
-                np.ascontiguousarray(active),
+                np.ascontiguousarray(run.active),
                 out,
             )
-        optimizer.t += -(-order.shape[1] // batch_size)  # the steps the NumPy loop counts
-        return out[:, 0], out[:, 1]
-
-    run.shuffled = shuffled
-    return run
-
-
-#: The compiled forward pass predicts for populations of at least ``LANES_FROM`` members
-#: whose layers all have at most this many weights (inputs x outputs). Measured on 2 cores,
-#: compiled vs NumPy: 2-64-2 x 100 members, 1250 rows: 1.2 vs 21 ms; 64-32-10 x 16: 1.0 vs
-#: 1.6 ms; from 64 x 64 on the two trade places from one shape to the next.
-SMALL_PREDICT = 2**11
-
-
-def logits(net, X: np.ndarray) -> np.ndarray | None:
-    """Every member's logits ``(P, N, K)`` from the compiled forward pass, or ``None``.
-
-    ``None`` when the compiled pass does not apply (numba missing, a layer or activation it
-    does not cover, a population too small to fill the lanes, layers too large to win); the
-    caller then runs the NumPy forward pass, whose results these equal to rounding.
-    """
-    layers = zip(net.sizes[:-1], net.sizes[1:], strict=True)
-    if (
-        net.n_members < LANES_FROM
-        or max(a * b for a, b in layers) > SMALL_PREDICT
-        or _unsupported_network(net) is not None
-    ):
-        return None
-    from nnscratch._kernels import compiled
-    from nnscratch._kernels import logits as forward
-
-    P, dense = net.n_members, net.dense_layers
-    X = np.ascontiguousarray(X, dtype=net.dtype)
-    widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
-    out = np.empty((P, X.shape[0], net.sizes[-1]), dtype=net.dtype)
-    with compiled():
-        forward(
-            X,
-            tuple(layer.params["W"] for layer in dense),
-            tuple(layer.params["b"] for layer in dense),
-            widths.astype(np.int64),
-            ACTIVATIONS[net.activation.name],
-            out,
-        )
-    return out
+        self.optimizer.t += -(-order.shape[1] // self.batch_size)  # the steps NumPy counts
+        freezer.check(~np.isfinite(out[:, 0]))
+        n_rows = order.shape[1]
+        return {"loss": out[:, 0] / n_rows, "accuracy": out[:, 1] / n_rows}
