@@ -133,6 +133,20 @@ def test_register_refuses_a_wrong_derivative_and_accepts_a_right_one():
         A._REGISTRY.pop(name, None)
 
 
+def test_register_names_the_two_argument_derivative():
+    """``grad`` takes ``(a, h)``: a one-argument derivative is refused by name, not by a
+    TypeError from deep inside the check, and nothing is registered."""
+    name = "cube_one_argument_grad"
+    with pytest.raises(ValueError, match=r"^grad: expected a function grad\(a, h\)") as err:
+        A.register_activation(name, lambda a: a**3, lambda a: 3 * a**2)
+    assert "function" in str(err.value) and name not in A.available_activations()
+    with pytest.raises(ValueError, match=r"^f: expected a function f\(a\)"):
+        A.register_activation(name, lambda a, b: a, lambda a, h: 1.0)
+    with pytest.raises(ValueError, match="^grad: "):
+        A.register_activation(name, lambda a: a, "not callable")
+    assert name not in A.available_activations()
+
+
 def test_registered_activation_trains_in_a_network():
     import nnscratch as nns
 

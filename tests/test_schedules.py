@@ -249,3 +249,36 @@ def test_unknown_monitor_names_the_logged_values():
 def test_bad_schedule_arguments_raise_naming_them(make, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         make()
+
+
+TORCH_FORM = [
+    (lambda o: nns.StepLR(o, step_size=3, gamma=0.5), lambda: nns.StepLR(3, gamma=0.5)),
+    (lambda o: nns.StepLR(o, 3, 0.5), lambda: nns.StepLR(3, 0.5)),
+    (lambda o: nns.ExponentialLR(o, 0.9), lambda: nns.ExponentialLR(0.9)),
+    (lambda o: nns.CosineAnnealingLR(o, T_max=4), lambda: nns.CosineAnnealingLR(T_max=4)),
+    (lambda o: nns.ReduceLROnPlateau(o, patience=0), lambda: nns.ReduceLROnPlateau(patience=0)),
+]
+
+
+@pytest.mark.parametrize(("torch_form", "ours"), TORCH_FORM)
+def test_torch_form_with_the_optimizer_first_schedules_the_same(torch_form, ours):
+    """``StepLR(optimizer, step_size=2)``, as torch writes it, is the same callback."""
+    X, y = make_blobs(n=20, n_features=2, n_classes=3)
+    runs = []
+    for make in (torch_form, ours):
+        net, optimizer, record = nns.MLP([2, 4, 3], seed=0), nns.SGD(lr=0.1), Record()
+        schedule = make(optimizer) if make is torch_form else make()
+        net.fit(X, y, epochs=6, batch_size=8, optimizer=optimizer, callbacks=[schedule, record])
+        runs.append(np.array(record.lrs))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_torch_form_refuses_an_optimizer_that_does_not_train():
+    X, y = make_blobs(n=20, n_features=2, n_classes=3)
+    net, before = nns.MLP([2, 4, 3], seed=0), None
+    before = {k: v.copy() for k, v in net.params.items()}
+    schedule = nns.StepLR(nns.SGD(lr=0.1), step_size=2)
+    with pytest.raises(ValueError, match=r"^optimizer: expected the optimizer fit trains with"):
+        net.fit(X, y, epochs=2, optimizer=nns.SGD(lr=0.1), callbacks=[schedule])
+    for key, value in net.params.items():  # refused before any step
+        np.testing.assert_array_equal(value, before[key])

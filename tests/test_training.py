@@ -78,6 +78,18 @@ def test_regressor_history_has_no_accuracy():
     assert history["loss"][-1, 0] < history["loss"][0, 0]
 
 
+def test_single_network_history_keeps_the_member_axis():
+    """A history is per member for one network too, (epochs, 1), while its weights and
+    predictions drop the axis: settled and documented in History."""
+    net = nns.MLP([3, 4, 3], seed=0)
+    history = net.fit(X, Y, epochs=3, batch_size=5, validation_data=(X, Y))
+    assert net.params["W1"].shape == (3, 4) and net.predict(X).shape == (X.shape[0],)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert history[key].shape == (3, 1)
+    assert history["val_loss"][-1, 0] == pytest.approx(net.loss(X, Y), rel=1e-12)
+    assert "(epochs, 1)" in nns.History.__doc__
+
+
 # --- non-finite values ---------------------------------------------------------------------
 
 

@@ -4,14 +4,46 @@ Each follows the ``torch.optim.lr_scheduler`` class of the same name, counted in
 after epoch ``e`` (0-based) the learning rate is what torch's scheduler gives after ``e + 1``
 calls to ``step()``. The base rate ``lr_0`` is the optimizer's ``lr`` when training begins,
 a scalar or one value per member ``(P,)``; every schedule parameter may be per member too.
+
+A schedule is a callback, passed to ``fit(callbacks=[StepLR(2)])``, which steps it; there
+is no ``step()`` to call. Torch's form, the optimizer first (``StepLR(optimizer,
+step_size=2)``), is accepted too: that optimizer must then be the one ``fit`` trains with.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from nnscratch.core.callback import Callback, Run
 from nnscratch.core.checks import check_choice, check_int, check_range, fail
+from nnscratch.core.optim import Optimizer
+
+
+def torch_form(init):
+    """Let ``Schedule(optimizer, ...)``, torch's form, stand for ``Schedule(...)``: a leading
+    :class:`~nnscratch.core.optim.Optimizer` is kept in ``self.optimizer`` (else ``None``)."""
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        self.optimizer = None
+        if args and isinstance(args[0], Optimizer):
+            self.optimizer, args = args[0], args[1:]
+        init(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _check_optimizer(schedule, run: Run) -> None:
+    """A schedule made with torch's form must be given the optimizer that trains."""
+    if schedule.optimizer is not None and schedule.optimizer is not run.optimizer:
+        raise fail(
+            "optimizer",
+            f"the optimizer fit trains with ({type(run.optimizer).__name__}) for "
+            f"{type(schedule).__name__}",
+            schedule.optimizer,
+        )
 
 
 def _per_member(name: str, value, low=0.0, low_open=False, high=np.inf, high_open=True):
@@ -23,6 +55,7 @@ class _EpochSchedule(Callback):
     """A closed-form schedule: ``lr = lr_at(t)`` after ``t`` epochs."""
 
     def on_train_begin(self, run: Run) -> None:
+        _check_optimizer(self, run)
         self.base_lr = np.copy(run.optimizer.lr) if np.ndim(run.optimizer.lr) else run.optimizer.lr
 
     def on_epoch_end(self, run: Run, epoch: int, logs: dict[str, np.ndarray]) -> None:
@@ -36,6 +69,7 @@ class _EpochSchedule(Callback):
 class StepLR(_EpochSchedule):
     """``lr_t = lr_0 gamma^floor(t / step_size)``: decay by ``gamma`` every ``step_size`` epochs."""
 
+    @torch_form
     def __init__(self, step_size: int, gamma=0.1) -> None:
         self.step_size = check_int("step_size", step_size)
         self.gamma = _per_member("gamma", gamma, low_open=True)
@@ -47,6 +81,7 @@ class StepLR(_EpochSchedule):
 class ExponentialLR(_EpochSchedule):
     """``lr_t = lr_0 gamma^t``: decay by ``gamma`` every epoch."""
 
+    @torch_form
     def __init__(self, gamma) -> None:
         self.gamma = _per_member("gamma", gamma, low_open=True)
 
@@ -62,6 +97,7 @@ class CosineAnnealingLR(_EpochSchedule):
     epochs (and, past ``T_max``, rises again along the same cosine, as torch's does).
     """
 
+    @torch_form
     def __init__(self, T_max: int, eta_min=0.0) -> None:
         self.T_max = check_int("T_max", T_max)
         self.eta_min = _per_member("eta_min", eta_min)
@@ -83,6 +119,7 @@ class ReduceLROnPlateau(Callback):
     ``"loss"`` when training has no validation data.
     """
 
+    @torch_form
     def __init__(
         self,
         monitor: str = "val_loss",
@@ -106,6 +143,7 @@ class ReduceLROnPlateau(Callback):
         self.eps = _per_member("eps", eps)
 
     def on_train_begin(self, run: Run) -> None:
+        _check_optimizer(self, run)
         P = run.net.n_members
         self.best = np.full(P, np.inf if self.mode == "min" else -np.inf)  # (P,)
         self.num_bad_epochs = np.zeros(P, dtype=np.intp)  # (P,)

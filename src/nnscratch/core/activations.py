@@ -8,6 +8,7 @@ it can train anything.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -95,18 +96,34 @@ def check_derivative(f, grad, points: np.ndarray | None = None, tol: float = 1e-
     return float(np.max(np.abs(numeric - analytic) / np.maximum(1.0, np.abs(numeric))))
 
 
-def register_activation(name: str, f, grad, *, overwrite: bool = False) -> Activation:
-    """Register ``f`` and its derivative ``grad(a, h)`` under ``name``.
+def _accepts(fn, n_args: int) -> bool:
+    """Whether ``fn`` can be called with ``n_args`` positional arguments (True when its
+    signature cannot be read, as for some built-ins: the derivative check then finds out)."""
+    try:
+        inspect.signature(fn).bind(*range(n_args))
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
 
-    The derivative is checked against central differences on ``[-3, 3]``; a mismatch
-    raises ``ValueError`` and nothing is registered.
+
+def register_activation(name: str, f, grad, *, overwrite: bool = False) -> Activation:
+    """Register ``f(a)`` and its derivative ``grad(a, h)`` under ``name``.
+
+    ``grad`` receives the pre-activation ``a`` and the output ``h = f(a)``, so that it can
+    use whichever is cheaper (``lambda a, h: 1 - h * h`` for tanh). The derivative is
+    checked against central differences on ``[-3, 3]``; a mismatch raises ``ValueError``
+    and nothing is registered.
     """
     if not isinstance(name, str) or not name:
         raise fail("name", "a non-empty string", name)
     if name in _REGISTRY and not overwrite:
         raise fail("name", "a name not yet registered (or overwrite=True)", name)
-    if not callable(f) or not callable(grad):
-        raise fail("f, grad", "two callables", (f, grad))
+    if not callable(f) or not _accepts(f, 1):
+        raise fail("f", "a function f(a) of the pre-activation a", f)
+    if not callable(grad) or not _accepts(grad, 2):
+        raise fail("grad", "a function grad(a, h) of a and the output h = f(a)", grad)
     gap = check_derivative(f, grad)
     if not np.isfinite(gap) or gap > 1e-4:
         raise ValueError(

@@ -27,6 +27,11 @@ class NonFiniteError(FloatingPointError):
 class History:
     """Per-epoch values, each an array of shape ``(epochs, P)``.
 
+    A single network's history keeps the member axis, ``(epochs, 1)``, unlike its weights
+    and predictions: a history is a table of per-member values, read the same way by
+    callbacks, schedules, plots and records for one network and for a population
+    (``history["loss"][:, 0]`` is a single network's curve).
+
     Keys: ``"loss"`` (including weight penalties) and, for a classifier, ``"accuracy"``:
     running means over the epoch's batches as seen while training, weighted by the batches'
     sample weights; ``"val_loss"``/``"val_accuracy"`` when validation data is given.
