@@ -334,9 +334,9 @@ def cmd_reproduce(args) -> int:
 
 def cmd_train(args) -> int:
     from nnscratch.core.callback import Callback
-    from nnscratch.core.checks import n_classes
     from nnscratch.core.seeding import child
     from nnscratch.core.train import format_epoch
+    from nnscratch.data import n_classes
     from nnscratch.experiments.config import make_optimizer
     from nnscratch.experiments.runner import build_network, load_data
 

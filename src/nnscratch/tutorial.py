@@ -30,12 +30,13 @@ import os
 import numpy as np
 
 from nnscratch.core import functional as F
-from nnscratch.core.checks import check_int, check_labels, check_positive, check_X, fail, n_classes
+from nnscratch.core.checks import check_int, check_labels, check_positive, check_X, fail
 from nnscratch.core.losses import SoftmaxCrossEntropy
 from nnscratch.core.network import MLP
 from nnscratch.core.optim import SGD
 from nnscratch.core.seeding import as_seed_sequence, child, member_seeds
 from nnscratch.data import load_moons as _load_moons
+from nnscratch.data import n_classes
 from nnscratch.experiments.config import Config
 from nnscratch.experiments.runner import train_population
 

@@ -129,15 +129,3 @@ def check_choice(name: str, value: Any, choices) -> str:
         raise fail(name, f"one of: {accepted}", value)
     return value
 
-
-def n_classes(*labels: Any) -> int:
-    """``K``, the number of classes that integer labels ``0 .. K-1`` imply: the largest label
-    in any of ``labels`` plus one, and at least 2 (a sample that shows one class of a binary
-    task is still binary). The one place the package counts classes; anything that is not
-    a label is left for :func:`check_labels` to refuse."""
-    top = 1
-    for arr in map(np.asarray, labels):
-        if arr.dtype.kind in "iubf":
-            seen = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr.ravel()
-            top = max(top, int(seen.max()) if seen.size else 1)
-    return top + 1

@@ -13,6 +13,7 @@ from nnscratch.data.datasets import (
     load_moons,
     load_spiral,
 )
+from nnscratch.data.labels import n_classes
 
 __all__ = [
     "DATASETS",
@@ -23,4 +24,5 @@ __all__ = [
     "load_digits",
     "load_moons",
     "load_spiral",
+    "n_classes",
 ]

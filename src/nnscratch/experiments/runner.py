@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from nnscratch.core.callback import Callback
-from nnscratch.core.checks import check_int, check_labels, check_X, fail, n_classes
+from nnscratch.core.checks import check_int, check_labels, check_X, fail
 from nnscratch.core.network import MLP
 from nnscratch.core.seeding import as_seed_sequence, child
 from nnscratch.core.train import evaluate
+from nnscratch.data import n_classes
 from nnscratch.experiments.config import (
     Config,
     as_config,
