@@ -128,6 +128,25 @@ def test_backward_is_the_gradient_of_the_summed_loss():
         np.testing.assert_allclose(grads[key], value, rtol=1e-6, atol=1e-7, err_msg=key)
 
 
+def test_tutorial_equations_equal_the_core():
+    """The tutorial's few lines of eq. (6) and (14)-(17) on the dict give what the core's
+    layers give for the same network: its forward pass and its gradients."""
+    rng = np.random.default_rng(8)
+    model = T.init_network(n_features=3, n_class=4, n_hidden=6, seed=9)
+    X = rng.normal(size=(11, 3))
+    labels = rng.integers(0, 4, size=11)
+    net = T.tutorial_network(3, 6, 4, seed=0)
+    for key, value in model.items():
+        net.params[key][...] = value
+    z1, z2 = T.forward(model, X)
+    np.testing.assert_allclose(z2, net.predict_proba(X), rtol=1e-12)
+    np.testing.assert_allclose(z1, np.maximum(X @ model["W1"] + model["b1"], 0), rtol=1e-12)
+    grads, core = T.backward(model, X, labels), net.gradients(X, labels)
+    for key in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_allclose(grads[key], core[key], rtol=1e-12, atol=1e-13, err_msg=key)
+    assert not np.allclose(grads["W1"], 0)  # the comparison compares something
+
+
 def test_sgd_descends_in_place():
     rng = np.random.default_rng(2)
     model = T.init_network(seed=7)
