@@ -63,6 +63,45 @@ def test_train_json_population(capsys):
     assert "epoch 1/1" in err  # progress goes to stderr when stdout carries JSON
 
 
+def test_train_names_its_held_out_figures_after_the_test_set(capsys):
+    """``train`` evaluates on the test split: ``test_loss``/``test_accuracy``, not ``val_*``."""
+    code, out, err = run(capsys, "train", *FAST, "--epochs", "2", "--json")
+    assert code == 0, err
+    history = json.loads(out)["history"]
+    assert set(history) == {"loss", "accuracy", "test_loss", "test_accuracy"}
+    assert all(len(values) == 2 for values in history.values())
+    progress = err.strip().splitlines()
+    assert len(progress) == 2 and all("test_loss" in line for line in progress)
+    assert "test_accuracy" in progress[0] and "val_" not in err
+    code, out, _ = run(capsys, "train", *FAST)
+    assert code == 0 and "test_loss" in out and "val_" not in out
+
+
+def test_train_help_says_why_its_defaults_differ_from_fit(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # no wrapping: argparse breaks lines at hyphens
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0
+    options = " ".join(out.split("options:")[1].split())
+
+    def help_of(option: str, next_option: str) -> str:
+        return options.split(f" {option} ")[1].split(f" {next_option} ")[0]
+
+    optimizer = help_of("--optimizer OPTIMIZER", "--dtype")
+    lr = help_of("--lr LR", "--population")
+    for line in (optimizer, lr):
+        assert "adam at 1e-3" in line and "MLP.fit" in line  # the library's default
+    assert "default: sgd" in optimizer and "tutorial" in optimizer  # the command line's
+    assert "default: 0.1" in lr and "2-64-2" in lr
+
+
+def test_reproduce_names_the_option_in_its_error(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, out, err = run(capsys, "reproduce", "--quick", "--out", str(blocker))
+    assert code == 2 and out == ""
+    assert err.startswith("nnscratch reproduce: error: --out: expected a directory")
+
+
 def test_train_single_equals_member_zero_of_population(capsys):
     single = json.loads(run(capsys, "train", *FAST, "--json", "--seed", "8")[1])
     pop = json.loads(run(capsys, "train", *FAST, "--json", "--seed", "8", "--population", "2")[1])

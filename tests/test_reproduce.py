@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ from nnscratch import tutorial
 from nnscratch.cli import main
 from nnscratch.core.seeding import child
 from nnscratch.data import load_moons
-from nnscratch.experiments.reproduce import REPORTED, Settings, reproduce
+from nnscratch.experiments.report import _scientific, render_html
+from nnscratch.experiments.reproduce import REPORTED, Settings, prepare_output, reproduce
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -126,5 +129,45 @@ def test_unwritable_folder_writes_nothing(tmp_path, capsys):
     _, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
-    with pytest.raises(ValueError, match="--out"):
+    with pytest.raises(ValueError, match="^out: "):  # the library names its own argument
         reproduce(blocker, quick=True)
+
+
+def test_the_library_names_its_argument_out(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, expected in [
+        (blocker, "^out: expected a directory, got the file"),
+        (tmp_path / "missing" / "report", "^out: expected a directory whose parent exists"),
+    ]:
+        with pytest.raises(ValueError, match=expected):
+            prepare_output(out)
+        with pytest.raises(ValueError, match=expected):
+            reproduce(out, quick=True)
+    with pytest.raises(ValueError, match="^--out: expected a directory"):
+        prepare_output(blocker, "--out")  # how the command line asks
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+    assert prepare_output(tmp_path / "new") == tmp_path / "new" and (tmp_path / "new").is_dir()
+
+
+def test_the_page_renders_again_from_results_json(report):
+    """report.py only renders: the saved results give back the very page."""
+    results = json.loads((report / "results.json").read_text())
+    assert render_html(results) == (report / "index.html").read_text()
+    assert "<code>alpha = 1e-4</code>" in render_html(results)  # tutorial.ALPHA, as written
+
+
+def test_rates_are_written_as_the_tutorial_writes_them():
+    assert _scientific(tutorial.ALPHA) == "1e-4"
+    assert [_scientific(x) for x in (2.5e-3, 1e-12, 0.1)] == ["2.5e-3", "1e-12", "1e-1"]
+
+
+def test_importing_experiments_leaves_the_report_alone():
+    """``nnscratch.experiments`` must not import the report: reproduce imports the tutorial,
+    which imports ``nnscratch.experiments`` (an import circle otherwise)."""
+    code = (
+        "import sys, nnscratch.experiments; "
+        "assert not {'nnscratch.experiments.reproduce', 'nnscratch.experiments.report'} "
+        "& set(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

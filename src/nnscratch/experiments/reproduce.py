@@ -10,13 +10,13 @@ a half-written file and an ``index.html`` only exists once everything it shows d
 
 from __future__ import annotations
 
-import html
+import contextlib
 import json
 import os
 import platform
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +27,34 @@ from nnscratch.core.callback import Callback
 from nnscratch.core.optim import SGD
 from nnscratch.core.seeding import child
 from nnscratch.experiments.records import json_safe, summarize
+from nnscratch.experiments.report import (
+    COMPARISON_HEADER,
+    REPORTED,
+    comparison_rows,
+    render_html,
+    summary_table,
+)
 from nnscratch.experiments.runner import build_network, sweep
 from nnscratch.experiments.stats import describe
 from nnscratch.io.atomic import write_text
 from nnscratch.tutorial import ALPHA, tutorial_config
 
-#: What the tutorial reported (SEED.md), and how long its algorithm took on 2 cores.
-REPORTED = {
-    "experiment": {"mean": 0.94541, "std": 0.019558, "seconds": 23.0},
-    "neuralnet_99": {"accuracy": 0.9496},
-    "sweep": {"accuracy_30_40": 0.98, "seconds": 234.0},
-}
+# The rendering moved to report.py; its names stay importable from here, as before.
+__all__ = [
+    "COMPARISON_HEADER",
+    "REPORTED",
+    "Settings",
+    "comparison_rows",
+    "prepare_output",
+    "render_html",
+    "reproduce",
+    "summary_table",
+]
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The tutorial's calls; :meth:`quick` scales them down for tests."""
+    """The tutorial's calls; :meth:`quick_settings` scales them down for tests."""
 
     experiment_trials: int = 100  # test(X_train, y_train, X_test, y_test, 10, 10, 100)
     experiment_batch: int = 10
@@ -72,48 +84,71 @@ class Settings:
         )
 
 
-def prepare_output(out: str | os.PathLike) -> Path:
-    """Create ``out`` if needed and check it can be written; ``ValueError`` otherwise."""
+def prepare_output(out: str | os.PathLike, name: str = "out") -> Path:
+    """Create the folder ``out`` if needed and check it can be written, before any work.
+
+    ``ValueError`` otherwise, its message starting with ``name`` (the command line passes
+    ``"--out"``). Only the last part of the path is created: a missing parent is a typo
+    more often than a wish.
+    """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out: expected a directory, got the file {str(out)!r}")
+        raise ValueError(f"{name}: expected a directory, got the file {str(out)!r}")
     if not out.exists():
         parent = out.parent if str(out.parent) else Path(".")
         if not parent.is_dir():
             raise ValueError(
-                f"--out: expected a directory whose parent exists, got {str(out)!r} "
+                f"{name}: expected a directory whose parent exists, got {str(out)!r} "
                 f"({str(parent)!r} does not exist)"
             )
         try:
             out.mkdir()
         except OSError as error:
-            raise ValueError(f"--out: cannot create {str(out)!r}: {error.strerror}") from None
+            raise ValueError(f"{name}: cannot create {str(out)!r}: {error.strerror}") from None
     if not os.access(out, os.W_OK | os.X_OK):
-        raise ValueError(f"--out: expected a writable directory, got {str(out)!r}")
+        raise ValueError(f"{name}: expected a writable directory, got {str(out)!r}")
     return out
 
 
 class _Timer:
-    """Wall time of each named part, in order."""
+    """Wall time of each named part, in order, and a log line as each starts and ends."""
 
     def __init__(self, log: Callable[[str], None]) -> None:
         self.seconds: dict[str, float] = {}
         self.log = log
 
-    def __call__(self, name: str, what: str):
-        timer = self
+    @contextlib.contextmanager
+    def __call__(self, name: str, what: str) -> Iterator[None]:
+        self.log(f"{what} ...")
+        start = time.perf_counter()
+        try:
+            yield
+        finally:  # a failed part keeps its time too, but is not logged as done
+            self.seconds[name] = time.perf_counter() - start
+        self.log(f"{what}: {self.seconds[name]:.2f} s")
 
-        class _Part:
-            def __enter__(self):
-                timer.log(f"{what} ...")
-                self.start = time.perf_counter()
 
-            def __exit__(self, *exc):
-                timer.seconds[name] = time.perf_counter() - self.start
-                if exc[0] is None:
-                    timer.log(f"{what}: {timer.seconds[name]:.2f} s")
+@dataclass
+class _Folder:
+    """The report folder being filled: where figures go and which files it holds so far."""
 
-        return _Part()
+    out: Path
+    files: dict[str, str] = field(default_factory=dict)  # "moons" -> "moons.png"
+
+    def save(self, fig, name: str) -> None:
+        from nnscratch import plots  # matplotlib, imported when a report is made
+
+        plots.save_figure(fig, self.out / name, dpi=100)
+        self.files[name.rsplit(".", 1)[0]] = name
+
+
+class _KeepHistory(Callback):
+    """Keeps the run's History: ``record_snapshots`` returns the snapshots only."""
+
+    history = None
+
+    def on_train_end(self, run) -> None:
+        self.history = run.history
 
 
 def reproduce(
@@ -129,37 +164,60 @@ def reproduce(
     child 1, the width sweep child 2, the animated network child 3. ``quick`` scales every
     call down (for tests); the default is the tutorial's own settings.
     """
-    from nnscratch import plots  # matplotlib, imported when a report is made
-    from nnscratch.data import load_moons
+    import nnscratch.plots  # noqa: F401  matplotlib: a missing one fails before any work
 
-    settings = Settings.quick_settings() if quick else Settings()
-    out = prepare_output(out)
-    log = log or (lambda text: None)
-    timer = _Timer(log)
+    s = Settings.quick_settings() if quick else Settings()
+    folder = _Folder(prepare_output(out))
+    timer = _Timer(log or (lambda text: None))
     root = np.random.SeedSequence(seed)
     total_start = time.perf_counter()
-    files: dict[str, str] = {}
 
-    def save(fig, name: str) -> None:
-        plots.save_figure(fig, out / name, dpi=100)
-        files[name.rsplit(".", 1)[0]] = name
+    data = _data_and_figures(folder, timer)  # steps 1, 4, 12
+    results: dict[str, Any] = {
+        "seed": seed,
+        "quick": quick,
+        "experiment": _experiment(s, data, child(root, 0), timer),  # step 9
+        "neuralnet_99": _neuralnet_99(s, data, child(root, 1), timer),  # step 10
+        "sweep": _width_sweep(s, data, child(root, 2), timer, folder, quiet),  # step 11
+        "animation": _animated_network(s, data, child(root, 3), timer, folder),
+        "reported": REPORTED,
+        "files": folder.files,
+        "environment": _environment(),
+    }
+    _write_report(folder.out, results, timer, total_start)
+    return results
 
-    # --- data and the tutorial's figures (steps 1, 4, 12) ---
+
+# --- the tutorial's steps, in its order --------------------------------------------------------
+
+
+def _data_and_figures(folder: _Folder, timer: _Timer) -> tuple[np.ndarray, ...]:
+    """Steps 1, 4 and 12: the moons split, and the data, ReLU and network figures.
+
+    Returns ``(X_train, X_test, y_train, y_test)``, the order of ``load_moons``.
+    """
+    from nnscratch import plots
+    from nnscratch.data import load_moons
+
     with timer("data", "data (make_moons, 3750/1250 split)"):
         X_train, X_test, y_train, y_test = load_moons()
     with timer("figures", "figures: moons, ReLU, network"):
         X_all = np.concatenate([X_train, X_test])  # (5000,2): every point of the data set
         y_all = np.concatenate([y_train, y_test])
-        save(plots.plot_dataset(X_all, y_all, title="make_moons(5000, noise=0.1)"), "moons.png")
-        save(plots.plot_activation("relu"), "relu.png")
-        save(plots.plot_network([2, 64, 2], title="2-64-2 network"), "network.png")
+        fig = plots.plot_dataset(X_all, y_all, title="make_moons(5000, noise=0.1)")
+        folder.save(fig, "moons.png")
+        folder.save(plots.plot_activation("relu"), "relu.png")
+        folder.save(plots.plot_network([2, 64, 2], title="2-64-2 network"), "network.png")
+    return X_train, X_test, y_train, y_test
 
-    # --- step 9: test(X_train, y_train, X_test, y_test, 10, 10, 100) ---
-    s = settings
+
+def _experiment(s: Settings, data, seed, timer: _Timer) -> dict[str, Any]:
+    """Step 9: ``test(X_train, y_train, X_test, y_test, 10, 10, 100)``, one population."""
+    X_train, X_test, y_train, y_test = data
+    call = f"{s.experiment_batch}, {s.experiment_epochs}, {s.experiment_trials}"
     with timer(
         "experiment",
-        f"test(..., {s.experiment_batch}, {s.experiment_epochs}, "
-        f"{s.experiment_trials}): {s.experiment_trials} networks as one population",
+        f"test(..., {call}): {s.experiment_trials} networks as one population",
     ):
         acc = tutorial.test(
             X_train,
@@ -169,13 +227,12 @@ def reproduce(
             s.experiment_batch,
             s.experiment_epochs,
             s.experiment_trials,
-            seed=child(root, 0),
+            seed=seed,
             verbose=False,
-        )
+        )  # (T,)
     stats = describe(acc)
-    experiment = {
-        "call": f"test(X_train, y_train, X_test, y_test, {s.experiment_batch}, "
-        f"{s.experiment_epochs}, {s.experiment_trials})",
+    return {
+        "call": f"test(X_train, y_train, X_test, y_test, {call})",
         "mean": float(acc.mean()),
         "std": float(acc.std()),  # ddof=0, as the tutorial printed it
         "sample_std": stats["std"],
@@ -187,18 +244,26 @@ def reproduce(
         "seconds": timer.seconds["experiment"],
     }
 
-    # --- step 10: NeuralNet(99).test(X_train, y_train, X_test, y_test, 20, 10) ---
+
+def _neuralnet_99(s: Settings, data, seed, timer: _Timer) -> dict[str, Any]:
+    """Step 10: ``NeuralNet(99).test(X_train, y_train, X_test, y_test, 20, 10)``."""
+    X_train, X_test, y_train, y_test = data
     with timer("neuralnet_99", f"NeuralNet(99).test(..., {s.nn99_batch}, {s.nn99_epochs})"):
-        nn99 = tutorial.NeuralNet(99, seed=child(root, 1))
-        nn99_acc = nn99.test(X_train, y_train, X_test, y_test, s.nn99_batch, s.nn99_epochs)
-    neuralnet_99 = {
+        nn99 = tutorial.NeuralNet(99, seed=seed)
+        accuracy = nn99.test(X_train, y_train, X_test, y_test, s.nn99_batch, s.nn99_epochs)
+    return {
         "call": f"NeuralNet(99).test(X_train, y_train, X_test, y_test, {s.nn99_batch}, "
         f"{s.nn99_epochs})",
-        "accuracy": nn99_acc,
+        "accuracy": accuracy,
         "seconds": timer.seconds["neuralnet_99"],
     }
 
-    # --- step 11: test_class(3, 40, 3), per-trial accuracies kept for the CI band ---
+
+def _width_sweep(
+    s: Settings, data, seed, timer: _Timer, folder: _Folder, quiet: bool
+) -> dict[str, Any]:
+    """Step 11: ``test_class(3, 40, 3)``, every width and trial as one population; per-trial
+    accuracies are kept for the confidence band of ``sweep.png``."""
     widths = list(range(s.sweep_min, s.sweep_max))
     with timer(
         "sweep",
@@ -209,13 +274,13 @@ def reproduce(
             {"hidden": widths},
             trials=s.sweep_trials,
             base=tutorial_config(s.sweep_epochs, s.sweep_batch),
-            data=(X_train, X_test, y_train, y_test),
-            seed=child(root, 2),
+            data=data,
+            seed=seed,
             quiet=quiet,
         )
     summary = summarize(records, "test_accuracy")
     per_trial = np.array([r.test_accuracy for r in records]).reshape(len(widths), -1)  # (W,T)
-    sweep_result = {
+    result = {
         "call": f"test_class({s.sweep_min}, {s.sweep_max}, {s.sweep_trials})",
         "widths": widths,
         "mean_accuracy": per_trial.mean(axis=1).tolist(),
@@ -225,39 +290,45 @@ def reproduce(
         "diverged": int(sum(r.diverged for r in records)),
         "seconds": timer.seconds["sweep"],
     }
-    top = [m for w, m in zip(widths, sweep_result["mean_accuracy"], strict=True) if 30 <= w < 40]
-    sweep_result["mean_accuracy_30_40"] = float(np.mean(top)) if top else None
+    top = [m for w, m in zip(widths, result["mean_accuracy"], strict=True) if 30 <= w < 40]
+    result["mean_accuracy_30_40"] = float(np.mean(top)) if top else None
     with timer("sweep_plot", "sweep plot with its 95% band"):
-        reference = (np.arange(30, 40), np.full(10, REPORTED["sweep"]["accuracy_30_40"]))
-        band = np.array([sweep_result["ci_low"], sweep_result["ci_high"]])  # (2,W)
-        band = band if np.all(np.isfinite(band)) else [None, None]  # 1 trial: no interval
-        fig = plots.plot_sweep(
-            widths,
-            sweep_result["mean_accuracy"],
-            band[0],
-            band[1],
-            xlabel="number of neurons",
-            ylabel="test accuracy",
-            reference=reference,
-            band_label=f"95% CI (Student t, {s.sweep_trials} trials)",
-            reference_label="reported (about 0.98)",
-            title=f"test_class({s.sweep_min}, {s.sweep_max}, {s.sweep_trials})",
-        )
-        save(fig, "sweep.png")
+        folder.save(_sweep_figure(s, result), "sweep.png")
+    return result
 
-    # --- one tutorial network trained with snapshots: boundary, curves, animation ---
+
+def _sweep_figure(s: Settings, result: dict[str, Any]):
+    """Mean accuracy per width, its 95% band, and the tutorial's reported 0.98 at 30-39."""
+    from nnscratch import plots
+
+    reference = (np.arange(30, 40), np.full(10, REPORTED["sweep"]["accuracy_30_40"]))
+    band = np.array([result["ci_low"], result["ci_high"]])  # (2,W)
+    band = band if np.all(np.isfinite(band)) else [None, None]  # 1 trial: no interval
+    return plots.plot_sweep(
+        result["widths"],
+        result["mean_accuracy"],
+        band[0],
+        band[1],
+        xlabel="number of neurons",
+        ylabel="test accuracy",
+        reference=reference,
+        band_label=f"95% CI (Student t, {s.sweep_trials} trials)",
+        reference_label="reported (about 0.98)",
+        title=f"test_class({s.sweep_min}, {s.sweep_max}, {s.sweep_trials})",
+    )
+
+
+def _animated_network(s: Settings, data, seed, timer: _Timer, folder: _Folder) -> dict[str, Any]:
+    """One tutorial network trained with a snapshot per epoch: its decision boundary, its
+    training curves, and a GIF of the boundary forming."""
+    from nnscratch import plots
+
+    X_train, X_test, y_train, y_test = data
     with timer(
         "animation", f"decision boundary, training curves, GIF ({s.animation_epochs} epochs)"
     ):
-        net = build_network(
-            tutorial_config(s.animation_epochs, s.experiment_batch), 2, 2, child(root, 3)
-        )
-
-        class _Keep(Callback):
-            def on_train_end(self, run) -> None:
-                self.history = run.history
-
-        keep = _Keep()
+        net = build_network(tutorial_config(s.animation_epochs, s.experiment_batch), 2, 2, seed)
+        keep = _KeepHistory()
         snapshots = plots.record_snapshots(
             net,
             X_train,
@@ -268,35 +339,29 @@ def reproduce(
             validation_data=(X_test, y_test),
             callbacks=[keep],
         )
-        save(
-            plots.plot_decision_boundary(net, X_test, y_test, resolution=150),
-            "decision_boundary.png",
-        )
-        save(plots.plot_history(keep.history), "training_curves.png")
-        plots.animate_decision_boundary(X_test, y_test, snapshots, out / "training.gif", fps=3)
-        files["training"] = "training.gif"
-    animation = {"epochs": s.animation_epochs, "test_accuracy": float(net.score(X_test, y_test))}
+        fig = plots.plot_decision_boundary(net, X_test, y_test, resolution=150)
+        folder.save(fig, "decision_boundary.png")
+        folder.save(plots.plot_history(keep.history), "training_curves.png")
+        gif = folder.out / "training.gif"
+        plots.animate_decision_boundary(X_test, y_test, snapshots, gif, fps=3)
+        folder.files["training"] = gif.name
+    return {"epochs": s.animation_epochs, "test_accuracy": float(net.score(X_test, y_test))}
 
-    results: dict[str, Any] = {
-        "seed": seed,
-        "quick": quick,
-        "experiment": experiment,
-        "neuralnet_99": neuralnet_99,
-        "sweep": sweep_result,
-        "animation": animation,
-        "reported": REPORTED,
-        "files": files,
-        "environment": _environment(),
-    }
+
+def _write_report(out: Path, results: dict[str, Any], timer: _Timer, total_start: float) -> None:
+    """Add the timings to ``results``, then write ``results.json`` and, last, ``index.html``.
+
+    The files carry the timings up to the report itself; the returned ``results`` then
+    gain the report's own time and the final total.
+    """
     with timer("report", "results.json and index.html"):
         timings = dict(timer.seconds)
         timings["total"] = time.perf_counter() - total_start
         results["timings"] = timings
         write_text(out / "results.json", json.dumps(json_safe(results), indent=1) + "\n")
-        write_text(out / "index.html", render_html(results))
+        write_text(out / "index.html", render_html(results))  # last: everything it shows exists
     results["timings"]["report"] = timer.seconds["report"]
     results["timings"]["total"] = time.perf_counter() - total_start
-    return results
 
 
 def _environment() -> dict[str, str]:
@@ -308,151 +373,3 @@ def _environment() -> dict[str, str]:
         "python": platform.python_version(),
         "cpus": str(os.cpu_count()),
     }
-
-
-#: The columns of :func:`comparison_rows`.
-COMPARISON_HEADER = ("call", "tutorial reported", "nnscratch", "tutorial time", "nnscratch time")
-
-
-def comparison_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """Each tutorial call beside its result: the :data:`COMPARISON_HEADER` columns, as text."""
-    e, n, sw = results["experiment"], results["neuralnet_99"], results["sweep"]
-    r = REPORTED
-    return [
-        (
-            e["call"],
-            f"{r['experiment']['mean']:g} ± {r['experiment']['std']:g}",
-            f"{e['mean']:.5g} ± {e['std']:.5g}",
-            f"{r['experiment']['seconds']:.0f} s",
-            f"{e['seconds']:.2f} s",
-        ),
-        (
-            n["call"],
-            f"{r['neuralnet_99']['accuracy']:g}",
-            f"{n['accuracy']:.5g}",
-            "",
-            f"{n['seconds']:.2f} s",
-        ),
-        (
-            sw["call"],
-            f"about {r['sweep']['accuracy_30_40']:g} at 30 to 40 neurons",
-            f"{_fmt_opt(sw['mean_accuracy_30_40'])} (mean over widths 30-39)",
-            f"{r['sweep']['seconds']:.0f} s",
-            f"{sw['seconds']:.2f} s",
-        ),
-    ]
-
-
-def summary_table(results: dict[str, Any]) -> str:
-    """The console summary: each call, the tutorial's number and ours, the timings."""
-    t = results["timings"]
-    rows = [COMPARISON_HEADER, *comparison_rows(results)]
-    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    parts = ", ".join(f"{k} {v:.2f} s" for k, v in t.items() if k != "total")
-    lines.append(f"parts: {parts}")
-    lines.append(f"total: {t['total']:.2f} s")
-    return "\n".join(lines)
-
-
-def _fmt_opt(value) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
-
-
-# --- the HTML page ---------------------------------------------------------------------------
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-code { background: #f4f4f4; padding: 0 0.2rem; }
-figure { display: inline-block; margin: 0.5rem; vertical-align: top; }
-figure img { max-width: 28rem; border: 1px solid #eee; }
-figcaption { font-size: 0.9rem; color: #555; }
-.small { font-size: 0.9rem; color: #555; }
-"""
-
-
-def _figure(name: str | None, caption: str) -> str:
-    if name is None:
-        return ""
-    return (
-        f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
-
-
-def render_html(results: dict[str, Any]) -> str:
-    """The report page: results beside the tutorial's, figures, per-width table, timings."""
-    e, sw, t = results["experiment"], results["sweep"], results["timings"]
-    f = results["files"].get
-    esc = html.escape
-    main_header = "".join(f"<th>{esc(c)}</th>" for c in COMPARISON_HEADER)
-    main_table = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{esc(c) if j else '<code>' + esc(c) + '</code>'}</td>" for j, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in comparison_rows(results)
-    )
-    width_rows = "".join(
-        f"<tr><td>{w}</td><td>{m:.4f}</td><td>[{lo:.4f}, {hi:.4f}]</td>"
-        f"<td>{', '.join(f'{a:.4f}' for a in accs)}</td></tr>"
-        for w, m, lo, hi, accs in zip(
-            sw["widths"],
-            sw["mean_accuracy"],
-            sw["ci_low"],
-            sw["ci_high"],
-            sw["accuracies"],
-            strict=True,
-        )
-    )
-    timing_rows = "".join(f"<tr><td>{esc(k)}</td><td>{v:.2f} s</td></tr>" for k, v in t.items())
-    env = ", ".join(f"{k} {v}" for k, v in results["environment"].items())
-    quick = (
-        "<p><strong>Quick mode:</strong> every call scaled down; the numbers are not "
-        "comparable with the tutorial's.</p>"
-        if results["quick"]
-        else ""
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>nnscratch: the tutorial reproduced</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>The tutorial, reproduced with nnscratch</h1>
-{quick}
-<p>Every experiment of the NumPy-from-scratch tutorial re-run on the nnscratch core, with the
-tutorial's settings (<code>randn</code> initialisation, summed gradients, SGD with
-<code>alpha = 1e-4</code>) and seed {results["seed"]}. Repeated trials and every width of the
-sweep train as one population each instead of one network after another.</p>
-<h2>Results beside the tutorial's</h2>
-<table><tr>{main_header}</tr>{main_table}</table>
-<p class="small">Standard deviation as the tutorial printed it (ddof=0). Over the
-{len(e["accuracies"])} trials: sample std (ddof=1) {e["sample_std"]:.5g}, 95% confidence
-interval of the mean (Student t) [{e["ci_low"]:.5g}, {e["ci_high"]:.5g}], range
-{e["min"]:.4g} to {e["max"]:.4g}. The tutorial's times were measured for its algorithm on
-2 cores; ours on {esc(results["environment"]["cpus"])} CPUs.</p>
-<h2>Data, activation, network</h2>
-{_figure(f("moons"), "make_moons(n_samples=5000, noise=0.1, random_state=42)")}
-{_figure(f("relu"), "ReLU on linspace(-10, 10, 100)")}
-{_figure(f("network"), "The 2-64-2 network")}
-<h2>Accuracy against hidden width</h2>
-{_figure(f("sweep"), "Mean test accuracy per width with its 95% Student-t band")}
-<table><tr><th>neurons</th><th>mean accuracy</th><th>95% CI</th><th>trials</th></tr>
-{width_rows}</table>
-<p class="small">Diverged trials: {sw["diverged"]} (counted, never averaged).
-With {len(sw["accuracies"][0]) if sw["accuracies"] else 0} trials per width the interval is
-wide: the t quantile has only n - 1 degrees of freedom.</p>
-<h2>One network, trained</h2>
-{_figure(f("decision_boundary"), "Decision boundary on the test set")}
-{_figure(f("training_curves"), "Loss and accuracy per epoch (dashed: test set)")}
-{_figure(f("training"), "The decision boundary forming, one frame per epoch")}
-<h2>Timings</h2>
-<table><tr><th>part</th><th>seconds</th></tr>{timing_rows}</table>
-<p class="small">{esc(env)}. Full numbers in <a href="results.json">results.json</a>.</p>
-</body></html>
-"""
