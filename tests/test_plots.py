@@ -421,6 +421,33 @@ def test_boundary_grid_mode_refuses_a_single_axes(moons, population):
         nplt.plot_decision_boundary(object(), X, y)
 
 
+def test_boundary_grid_mode_refuses_axes_before_evaluating_the_network(
+    moons, population, monkeypatch
+):
+    X, y = moons
+
+    def no_work(points):
+        raise AssertionError("the grid was evaluated before the arguments were checked")
+
+    monkeypatch.setattr(population, "predict_proba", no_work)
+    with pytest.raises(ValueError, match="^ax:"):
+        nplt.plot_decision_boundary(population, X, y, ax=Figure().add_subplot())
+
+
+def test_boundary_grid_of_three_class_members_has_no_colour_bar():
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(c, 0.3, (10, 2)) for c in ([0, 0], [2, 0], [1, 2])])
+    y = np.repeat([0, 1, 2], 10)
+    net = nns.MLP([2, 4, 3], seed=0, population=3)
+    fig = nplt.plot_decision_boundary(net, X, y, resolution=6)
+    assert len(fig.axes) == 3 == len(only_figure_axes(fig))  # 2 x 2 grid, the empty slot gone
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == [f"member {j}" for j in range(3)]
+    for ax in fig.axes:
+        (filled,) = contours(ax)
+        np.testing.assert_array_equal(filled.levels, [-0.5, 0.5, 1.5, 2.5])
+    assert fig.get_suptitle() == "decision boundaries of 3 members"
+
+
 # --- network drawing --------------------------------------------------------------------
 
 

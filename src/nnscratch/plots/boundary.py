@@ -150,6 +150,9 @@ def plot_decision_boundary(
     mode = check_choice("mode", mode, MODES)
     resolution = check_int("resolution", resolution, minimum=2)
     idx = _members(net, members, mode)
+    single = mode == "mean" or idx.size == 1  # one panel, else one per member
+    if ax is not None and not single:
+        raise fail("ax", "None when mode='grid' draws several members (or use mode='mean')", ax)
     P = getattr(net, "n_members", 1)
     if P > 1 and not np.array_equal(idx, np.arange(P)):
         net = net.select(idx)  # evaluate only the members drawn
@@ -158,7 +161,7 @@ def plot_decision_boundary(
     K = proba.shape[-1]
     label = "P(class 1)" if K == 2 else None
 
-    if mode == "mean" or idx.size == 1:
+    if single:
         if ax is None:
             fig, ax = new_figure(figsize=(6.2 if K == 2 and colorbar else 5.2, 4.6))
         else:
@@ -176,9 +179,14 @@ def plot_decision_boundary(
         if colorbar and label:
             fig.colorbar(filled, ax=ax, label=label, ticks=np.linspace(0, 1, 6))
         return fig
+    accuracy = _accuracy(proba_X, y)  # (P',)
+    return _member_panels(idx, xx, yy, proba, accuracy, X, y, title, colorbar, label)
 
-    if ax is not None:
-        raise fail("ax", "None when mode='grid' draws several members (or use mode='mean')", ax)
+
+def _member_panels(idx, xx, yy, proba, accuracy, X, y, title, colorbar: bool, label) -> Figure:
+    """``mode="grid"``: one panel per member drawn, ``proba (P', R, R, K)``, in a near-square
+    grid sharing its axes, and one colour bar for all (two classes only: ``label`` is None
+    for more)."""
     n = idx.size
     ncols = math.ceil(math.sqrt(n))
     nrows = math.ceil(n / ncols)
@@ -190,7 +198,6 @@ def plot_decision_boundary(
         sharey=True,
         squeeze=False,
     )
-    accuracy = _accuracy(proba_X, y)  # (P',)
     panels = list(grid.ravel())
     filled = None
     for j, panel in enumerate(panels):
