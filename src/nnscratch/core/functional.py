@@ -78,12 +78,17 @@ def relu_grad(a, h):
     return a > 0
 
 
-def leaky_relu(a, slope=0.01):
+#: Leaky ReLU's default slope for ``a <= 0``: the activation named "leaky_relu", and the
+#: one the compiled path (:mod:`nnscratch.fast.codes`) compiles in.
+LEAKY_RELU_SLOPE = 0.01
+
+
+def leaky_relu(a, slope=LEAKY_RELU_SLOPE):
     """``a`` where ``a > 0``, else ``slope * a`` (Maas et al., 2013)."""
     return np.where(a > 0, a, slope * a)
 
 
-def leaky_relu_grad(a, h, slope=0.01):
+def leaky_relu_grad(a, h, slope=LEAKY_RELU_SLOPE):
     return np.where(a > 0, 1.0, slope).astype(a.dtype)
 
 

@@ -2,6 +2,23 @@
 
 The NumPy loop of :mod:`nnscratch.core` is the reference and the default; this package
 imports the core and the core never imports it at module level (its one seam is
-:mod:`nnscratch.core.engine`, which imports it when called). Importing this package imports
-nothing of numba: the kernels load on first use.
+:mod:`nnscratch.core.engine`, which imports it when called). Importing this package, its
+Python sides (:mod:`~nnscratch.fast.epoch`, :mod:`~nnscratch.fast.forward`) or its
+vocabulary (:mod:`~nnscratch.fast.codes`) imports nothing of numba: the kernels load on
+first use. One file per concept:
+
+- ``epoch``: when the compiled epoch applies, and :class:`~nnscratch.fast.epoch.CompiledEpoch`;
+- ``forward``: when the compiled forward pass applies, and its Python side;
+- ``codes``: the vocabulary the kernels share (activation codes, leaky ReLU's slope);
+- ``llvm``: the LLVM intrinsics, aligned buffers and compiler settings (numba);
+- ``lanes``: the lanes layout, eight members to a vector, and its epoch (numba);
+- ``forward_lanes``: the forward pass on the lanes layout, for predictions (numba);
+- ``members``: the one-member epoch, a member per thread, for small populations (numba);
+- ``shuffle``: NumPy's PCG64 shuffles, compiled bit for bit (numba).
+
+The kernels are cached on disk (numba's ``cache=True``), and numba checks only the kernel's
+own file for changes: one that uses another file's helpers or constants (``llvm``,
+``codes`` and the core's ``LEAKY_RELU_SLOPE``, ``lanes``' building blocks in
+``forward_lanes``) keeps its cached code when only those change. After editing them, delete
+``src/nnscratch/fast/__pycache__``.
 """

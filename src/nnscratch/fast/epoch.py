@@ -8,8 +8,10 @@ call overhead. This module compiles ONE EPOCH of the same algorithm (the same pe
 per member, the same contiguous minibatches, the same gradients, the same update) with the
 members in SIMD lanes: groups of eight members, run in parallel threads, each step done for
 the eight at once, one vector instruction per operation, over the units of the group's
-widest member only (see ``_kernels``). Populations under ``LANES_FROM`` members, a single
-network above all, run one member per thread instead (``_kernel_members``).
+widest member only (:mod:`nnscratch.fast.lanes`). Populations under ``LANES_FROM``
+members, a single network above all, run one member per thread instead
+(:mod:`nnscratch.fast.members`). This module is their Python side and imports nothing of
+numba: the kernels load when an epoch first runs.
 
 It is used automatically by ``fit`` when ``numba`` is installed (``pip install
 "nnscratch[fast]"``) and the run is one it covers: dense layers with an ``identity``,
@@ -20,12 +22,12 @@ clipping), no dropout, batch norm, penalties or per-batch callbacks, and layers 
 products. Anything else, or ``engine="numpy"``, runs the NumPy loop. Results agree with the
 NumPy loop to rounding (tests pin them); the floating-point order of the sums differs.
 
-Two more pieces go with it. Each epoch's shuffles (:func:`shuffled`) are drawn in parallel,
-one member per thread, by a transcription of NumPy's ``Generator.shuffle`` on PCG64: the same
-rows in the same order, bit for bit, and the generators left where NumPy leaves them. And
-predictions of a population of small networks (:func:`logits`, called by ``predict``,
-``score`` and the like) run the same lanes forward, where NumPy's batched products of
-narrow matrices are slow.
+Two more pieces go with it. Each epoch's shuffles (:mod:`nnscratch.fast.shuffle`) are
+drawn in parallel, one member per thread, by a transcription of NumPy's ``Generator.shuffle``
+on PCG64: the same rows in the same order, bit for bit, and the generators left where NumPy
+leaves them. And predictions of a population of small networks
+(:func:`nnscratch.fast.forward.logits`, called by ``predict``, ``score`` and the like) run
+the same lanes forward, where NumPy's batched products of narrow matrices are slow.
 """
 
 from __future__ import annotations
@@ -39,9 +41,7 @@ from nnscratch.core.callback import Callback
 from nnscratch.core.layers import ActivationLayer, Dense
 from nnscratch.core.losses import SoftmaxCrossEntropy
 from nnscratch.core.optim import SGD, per_member
-
-#: Activation codes understood by the kernel, by activation name.
-ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
+from nnscratch.fast.codes import ACTIVATIONS
 
 
 def available() -> bool:
@@ -54,10 +54,10 @@ def available() -> bool:
 SMALL_LAYER = 2**17
 
 
-#: From this many members on, the members share vector lanes (``_kernels``, eight to a
-#: group); below it each has a thread and vectorises along its units (``_kernel_members``).
-#: Measured on 2 cores: lanes cost about 8 us per group-step for 2-64-2, one member about
-#: 1.5 us per step, so lanes win from about 5 members on.
+#: From this many members on, the members share vector lanes (:mod:`nnscratch.fast.lanes`,
+#: eight to a group); below it each has a thread and vectorises along its units
+#: (:mod:`nnscratch.fast.members`). Measured on 2 cores: lanes cost about 8 us per group-step
+#: for 2-64-2, one member about 1.5 us per step, so lanes win from about 5 members on.
 LANES_FROM = 6
 
 
@@ -109,50 +109,21 @@ def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
     return None
 
 
-def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
-    """:func:`nnscratch.core.train.shuffled`, compiled: the same rows in the same order.
-
-    Members' PCG64 streams (every ``nnscratch`` seed makes one) are drawn in parallel by a
-    transcription of NumPy's ``Generator.shuffle``, and the generators are left where
-    NumPy's would be; any other bit generator takes the NumPy path.
-    """
-    from nnscratch.core.epoch import shuffled as numpy_shuffled
-
-    if not all(type(r.bit_generator) is np.random.PCG64 for r in shufflers):
-        return numpy_shuffled(rows, shufflers)
-    from nnscratch.fast.lanes import shuffle_rows
-
-    states = [r.bit_generator.state for r in shufflers]
-    words = np.array(
-        [
-            [s >> 64, s & _LOW, inc >> 64, inc & _LOW, st["has_uint32"], st["uinteger"]]
-            for st in states
-            for s, inc in [(st["state"]["state"], st["state"]["inc"])]
-        ],
-        dtype=np.uint64,
-    ).reshape(len(states), 6)
-    order = np.array(rows, dtype=np.int64, order="C")  # a copy, shuffled in place
-    shuffle_rows(words, order)
-    for r, st, (high, low, inc_high, inc_low, kept, half) in zip(
-        shufflers, states, words.tolist(), strict=True
-    ):
-        st["state"] = {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low}
-        st["has_uint32"], st["uinteger"] = kept, half
-        r.bit_generator.state = st
-    return order
-
-
-_LOW = (1 << 64) - 1
-
-
 class CompiledEpoch:
     """One compiled epoch: :class:`nnscratch.core.epoch.NumpyEpoch`'s interface and results.
 
-    ``shuffled(rows, shufflers)`` is :func:`shuffled`; ``epoch(order, run, freezer)`` runs
-    every batch of ``order`` in the kernels and returns the epoch's running means.
+    ``shuffled(rows, shufflers)`` is :func:`nnscratch.fast.shuffle.shuffled`;
+    ``epoch(order, run, freezer)`` runs every batch of ``order`` in the kernels
+    (:mod:`nnscratch.fast.lanes` or :mod:`nnscratch.fast.members`) and returns the epoch's
+    running means.
     """
 
-    shuffled = staticmethod(shuffled)
+    @staticmethod
+    def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
+        """:func:`nnscratch.fast.shuffle.shuffled`, imported (with numba) on first use."""
+        from nnscratch.fast.shuffle import shuffled
+
+        return shuffled(rows, shufflers)
 
     def __init__(self, net, X, y, optimizer, batch_size: int) -> None:
         P = net.n_members
@@ -165,7 +136,8 @@ class CompiledEpoch:
 
     def __call__(self, order: np.ndarray, run, freezer) -> dict[str, np.ndarray]:
         # imports numba; each kernel compiled on first use, then cached on disk
-        from nnscratch.fast.lanes import compiled, sgd_epoch
+        from nnscratch.fast.lanes import sgd_epoch
+        from nnscratch.fast.llvm import compiled
         from nnscratch.fast.members import sgd_epoch_members
 
         net, P = self.net, self.net.n_members

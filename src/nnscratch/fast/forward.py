@@ -1,14 +1,17 @@
 """The compiled forward pass, for predictions of populations of small networks.
 
 NumPy's batched products of narrow matrices are slow for many small members; the lanes of
-:mod:`nnscratch.fast.lanes` run every member's forward pass at once instead.
+:mod:`nnscratch.fast.lanes` run every member's forward pass at once instead. This is the
+Python side, which imports nothing of numba; the kernel, :mod:`nnscratch.fast.forward_lanes`,
+loads on the first prediction it applies to.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nnscratch.fast.epoch import ACTIVATIONS, LANES_FROM, unsupported_network
+from nnscratch.fast.codes import ACTIVATIONS
+from nnscratch.fast.epoch import LANES_FROM, unsupported_network
 
 #: The compiled forward pass predicts for populations of at least ``LANES_FROM`` members
 #: whose layers all have at most this many weights (inputs x outputs). Measured on 2 cores,
@@ -31,15 +34,15 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
         or unsupported_network(net) is not None
     ):
         return None
-    from nnscratch.fast.lanes import compiled
-    from nnscratch.fast.lanes import logits as forward
+    from nnscratch.fast.forward_lanes import forward_lanes
+    from nnscratch.fast.llvm import compiled
 
     P, dense = net.n_members, net.dense_layers
     X = np.ascontiguousarray(X, dtype=net.dtype)
     widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
     out = np.empty((P, X.shape[0], net.sizes[-1]), dtype=net.dtype)
     with compiled():
-        forward(
+        forward_lanes(
             X,
             tuple(layer.params["W"] for layer in dense),
             tuple(layer.params["b"] for layer in dense),

@@ -1,8 +1,9 @@
-"""The compiled kernels behind :mod:`nnscratch.fast.epoch` (import numba; loaded only on use).
+"""The lanes layout, and the epoch of minibatch SGD it runs (imports numba; loaded only on use).
 
-:func:`sgd_epoch` runs one epoch of minibatch SGD for a softmax MLP; :func:`logits` runs the
-forward pass for prediction. The NumPy loop in :mod:`nnscratch.core.train` is the reference
-these loops follow, equation by equation.
+:func:`sgd_epoch` runs one epoch of minibatch SGD for a softmax MLP; the prediction kernel
+of :mod:`nnscratch.fast.forward_lanes` runs the same forward pass (:func:`forward_rows`) on
+the same layout. The NumPy loop in :mod:`nnscratch.core.epoch` is the reference these loops
+follow, equation by equation.
 
 Layout: members in SIMD lanes. The population is cut into groups of ``G`` members, and every
 array of a group ends in a lane axis of length ``G``: a group's weights are ``(in, out, G)``,
@@ -17,14 +18,14 @@ masked units, zero gradients), so each product works on 2 x 2 tiles: two rows by
 four independent sums in registers per pair of loads, and no remainder loops.
 
 Each ``for lane in range(G)`` loop below is one vector operation. What makes LLVM emit it as
-one:
+one (the helpers are in :mod:`nnscratch.fast.llvm`):
 
-- numba's SLP (straight-line) vectoriser on and its loop vectoriser off (:func:`compiled`);
+- numba's SLP (straight-line) vectoriser on and its loop vectoriser off (``compiled``);
   the loop vectoriser would vectorise across units with gathers and scatters instead, and
   numba leaves the SLP vectoriser off by default;
-- sums and scratch values in ``G``-element arrays on the stack (``_lanes``), which LLVM keeps
-  in registers;
-- memory read and written through pointers (``_at(array, offset)[lane]``): numba checks an
+- sums and scratch values in ``G``-element arrays on the stack (``scratch``), which LLVM
+  keeps in registers;
+- memory read and written through pointers (``at(array, offset)[lane]``): numba checks an
   array index for a negative value (to wrap it around), per lane, unless it can prove the
   index non-negative, and those checks break the eight accesses apart;
 - no branch around a load (a select of loaded values, or a product with 0/1, instead).
@@ -32,62 +33,11 @@ one:
 The tests pin every activation, depth, width mix and dtype to the NumPy loop.
 """
 
-from contextlib import contextmanager
-
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils, config
-from numba.extending import intrinsic
 
-#: Members per group: 8 float64 lanes fill one 512-bit register.
-G = 8
-
-#: Rows per block of the prediction kernel.
-BLOCK = 64
-
-
-@intrinsic
-def _lanes(typingctx, like):
-    """A ``G``-element scratch vector of ``like``'s dtype on the stack (a pointer)."""
-    sig = types.CPointer(like.dtype)(like)
-
-    def codegen(context, builder, signature, args):
-        return cgutils.alloca_once(builder, context.get_data_type(like.dtype), size=G)
-
-    return sig, codegen
-
-
-@intrinsic
-def _at(typingctx, array, offset):
-    """A pointer to ``array[offset]``; ``_at(a, o)[lane]`` is ``a[o + lane]``, unchecked."""
-    sig = types.CPointer(array.dtype)(array, offset)
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        return builder.gep(data, [args[1]], inbounds=True)
-
-    return sig, codegen
-
-
-@intrinsic
-def _as_float(typingctx, bits):
-    """The float64 whose bit pattern is the int64 ``bits``."""
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
-@nb.njit(inline="always")
-def _aligned(n, like):
-    """``np.zeros(n, like.dtype)`` starting on a 64-byte boundary (whole-vector loads)."""
-    pad = 64 // like.itemsize
-    buf = np.zeros(n + pad, like.dtype)
-    start = (-buf.ctypes.data % 64) // like.itemsize
-    return buf[start : start + n]
+from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
+from nnscratch.fast.llvm import G, aligned, as_float, at, scratch
 
 
 @nb.njit(inline="always")
@@ -105,7 +55,7 @@ def _exp(v, s):
         x = -708.0 if x < -708.0 else x  # NaN stays NaN
         n = np.floor(x * 1.4426950408889634 + 0.5)
         v[lane] = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
-        s[lane] = _as_float((np.int64(n) + 1023) << 52)
+        s[lane] = as_float((np.int64(n) + 1023) << 52)
     for lane in range(G):
         r = v[lane]  # Horner, with the coefficients 1/13!, 1/12!, ..., 1/1!, 1/0!
         p = 1.6059043836821613e-10
@@ -127,17 +77,17 @@ def _exp(v, s):
 
 @nb.njit(inline="always")
 def _activate(t, kind):
-    """``t = f(t)`` for the activation with code ``kind`` (``nnscratch.fast.epoch.ACTIVATIONS``)."""
-    if kind == 1:  # relu; 0 * v keeps NaN a NaN
+    """``t = f(t)`` for the activation with code ``kind`` (:mod:`nnscratch.fast.codes`)."""
+    if kind == RELU:  # 0 * v keeps NaN a NaN
         for lane in range(G):
             t[lane] = t[lane] if t[lane] > 0 else 0.0 * t[lane]
-    elif kind == 2:  # leaky_relu
+    elif kind == LEAKY_RELU:
         for lane in range(G):
-            t[lane] = t[lane] if t[lane] > 0 else 0.01 * t[lane]
-    elif kind == 3:
+            t[lane] = t[lane] if t[lane] > 0 else LEAKY_RELU_SLOPE * t[lane]
+    elif kind == TANH:
         for lane in range(G):
             t[lane] = np.tanh(t[lane])
-    elif kind == 4:  # sigmoid, without overflow for large |v|
+    elif kind == SIGMOID:  # without overflow for large |v|
         for lane in range(G):
             v = t[lane]
             e = np.exp(-abs(v))
@@ -154,11 +104,11 @@ def _output(a, o, t, m, mo, hidden, kind):
     """
     if hidden:
         _activate(t, kind)
-        if kind == 4:  # sigmoid: f(0) = 1/2
-            mp = _at(m, mo)
+        if kind == SIGMOID:  # f(0) = 1/2
+            mp = at(m, mo)
             for lane in range(G):
                 t[lane] *= mp[lane]
-    ap = _at(a, o)
+    ap = at(a, o)
     for lane in range(G):
         ap[lane] = t[lane]
 
@@ -166,15 +116,15 @@ def _output(a, o, t, m, mo, hidden, kind):
 @nb.njit(inline="always")
 def _backprop(dp, t, h, o, kind):
     """``dp[o : o + G] = t * f'(a)``, from the activation's output ``h[o : o + G]`` (eq. 17)."""
-    dp, h = _at(dp, o), _at(h, o)
-    if kind == 1 or kind == 2:  # h > 0 exactly when a > 0
-        slope = 0.0 if kind == 1 else 0.01
+    dp, h = at(dp, o), at(h, o)
+    if kind == RELU or kind == LEAKY_RELU:  # h > 0 exactly when a > 0
+        slope = 0.0 if kind == RELU else LEAKY_RELU_SLOPE
         for lane in range(G):
             t[lane] = t[lane] if h[lane] > 0 else slope * t[lane]
-    elif kind == 3:
+    elif kind == TANH:
         for lane in range(G):
             t[lane] = t[lane] * (1.0 - h[lane] * h[lane])
-    elif kind == 4:
+    elif kind == SIGMOID:
         for lane in range(G):
             t[lane] = t[lane] * (h[lane] * (1.0 - h[lane]))
     for lane in range(G):
@@ -184,13 +134,13 @@ def _backprop(dp, t, h, o, kind):
 @nb.njit(inline="always")
 def _descend(x, o, step, t):
     """``x[o : o + G] -= step * t``, eq. (7)."""
-    xp = _at(x, o)
+    xp = at(x, o)
     for lane in range(G):
         xp[lane] -= step[lane] * t[lane]
 
 
 @nb.njit(inline="always")
-def _group(first, active, widths):
+def group_layout(first, active, widths):
     """Which lanes hold a live member, and the group's even-padded layer sizes."""
     P, L = widths.shape[0], widths.shape[1] - 1
     live = np.zeros(G, np.bool_)
@@ -207,7 +157,7 @@ def _group(first, active, widths):
 
 
 @nb.njit(inline="always")
-def _load(first, live, Ws, bs, widths, dims, like):
+def load_group(first, live, Ws, bs, widths, dims, like):
     """Copy a group's members in: lane-major, zero beyond each member's own width.
 
     Returns the flat weights, biases and masks with the offsets of layer ``k``'s weights
@@ -219,7 +169,7 @@ def _load(first, live, Ws, bs, widths, dims, like):
     for k in range(L):
         w_at[k + 1] = w_at[k] + dims[k] * dims[k + 1] * G
         b_at[k + 1] = b_at[k] + dims[k + 1] * G
-    Wg, bg, mask = _aligned(w_at[L], like), _aligned(b_at[L], like), _aligned(b_at[L], like)
+    Wg, bg, mask = aligned(w_at[L], like), aligned(b_at[L], like), aligned(b_at[L], like)
     for lane in range(G):
         p = first + lane
         if not live[lane]:
@@ -236,17 +186,17 @@ def _load(first, live, Ws, bs, widths, dims, like):
 
 
 @nb.njit(inline="always")
-def _activations(dims, rows, like):
+def activation_buffer(dims, rows, like):
     """The buffer of every layer's input ``(rows, din, G)`` and the logits, and its offsets."""
     L = len(dims) - 1
     h_at = np.zeros(L + 2, np.int64)
     for k in range(L + 1):
         h_at[k + 1] = h_at[k] + rows * dims[k] * G
-    return _aligned(h_at[L + 1], like), h_at
+    return aligned(h_at[L + 1], like), h_at
 
 
 @nb.njit(inline="always")
-def _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11):
+def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11):
     """Rows ``0..ne`` of every layer: ``a = h W + b``, eq. (5)/(6); ``h_next = f(a) * mask``."""
     L = len(dims) - 1
     for k in range(L):
@@ -257,15 +207,15 @@ def _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t
         for i in range(0, ne, 2):
             x0, x1 = i * din * G, (i + 1) * din * G  # rows i and i + 1
             for j in range(0, dout, 2):  # units j and j + 1
-                bp = _at(b, j * G)
+                bp = at(b, j * G)
                 for lane in range(G):
                     t00[lane] = bp[lane]
                     t01[lane] = bp[G + lane]
                     t10[lane] = bp[lane]
                     t11[lane] = bp[G + lane]
                 for c in range(din):
-                    wp = _at(W, (c * dout + j) * G)
-                    p0, p1 = _at(hin, x0 + c * G), _at(hin, x1 + c * G)
+                    wp = at(W, (c * dout + j) * G)
+                    p0, p1 = at(hin, x0 + c * G), at(hin, x1 + c * G)
                     for lane in range(G):
                         t00[lane] += p0[lane] * wp[lane]
                         t01[lane] += p0[lane] * wp[G + lane]
@@ -281,30 +231,39 @@ def _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t
 # reassoc/contract: fused multiply-adds; no nnan/ninf: divergence must show
 @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out):
+    """One epoch of minibatch SGD for every member, ``G`` members to a group in the lanes.
+
+    Transcribes one call of :class:`nnscratch.core.epoch.NumpyEpoch` for plain SGD on a
+    softmax MLP: per batch of ``order``, the forward pass of
+    :meth:`nnscratch.core.network.MLP.forward` (eq. (5)/(6)), the loss and gradient of
+    :class:`nnscratch.core.losses.SoftmaxCrossEntropy` (eq. (14)), the backward pass of the
+    dense and activation layers (eq. (15)-(17)) and :class:`nnscratch.core.optim.SGD`'s update
+    (eq. (7)); frozen members (``active`` False) are not touched.
+    """
     # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
     # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
     P, n_rows = order.shape
     L = len(Ws)
     D = X.shape[1]
     for group in nb.prange((P + G - 1) // G):
-        t, u = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)  # vector registers
-        t00, t01 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)  # a 2 x 2 tile
-        t10, t11 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
-        zmax, total = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
-        best, label = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)  # class numbers
-        z_label = nb.carray(_lanes(X), G)
+        t, u = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # vector registers
+        t00, t01 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # a 2 x 2 tile
+        t10, t11 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
+        zmax, total = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
+        best, label = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # class numbers
+        z_label = nb.carray(scratch(X), G)
         first = group * G  # member in lane 0
-        live, dims = _group(first, active, widths)
+        live, dims = group_layout(first, active, widths)
         if dims[0] == 0:
             continue  # every member frozen
         K, Kp, Dp = widths[0, L], dims[L], dims[0]  # classes; padded: classes, inputs
         rows = batch_size + batch_size % 2
-        Wg, bg, mask, w_at, b_at = _load(first, live, Ws, bs, widths, dims, X)
-        h, h_at = _activations(dims, rows, X)  # h[k]: layer k's input; h[L]: the logits
+        Wg, bg, mask, w_at, b_at = load_group(first, live, Ws, bs, widths, dims, X)
+        h, h_at = activation_buffer(dims, rows, X)  # h[k]: layer k's input; h[L]: the logits
         widest = dims.max()
-        d = _aligned(rows * widest * G, X)  # dL/da of the current layer
-        d_prev = _aligned(rows * widest * G, X)
-        step = _aligned(G, X)  # learning rate per lane; 0 in empty lanes
+        d = aligned(rows * widest * G, X)  # dL/da of the current layer
+        d_prev = aligned(rows * widest * G, X)
+        step = aligned(G, X)  # learning rate per lane; 0 in empty lanes
         for lane in range(G):
             if live[lane]:
                 step[lane] = lr[first + lane]
@@ -323,11 +282,11 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                         h[(i * Dp + c) * G + lane] = X[r, c]
             for o in range(n * Dp * G, ne * Dp * G):
                 h[o] = 0.0
-            _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
+            forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
             # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
             z = h[h_at[L] : h_at[L + 1]]
             for i in range(n):
-                zi, di = _at(z, i * Kp * G), _at(d, i * Kp * G)
+                zi, di = at(z, i * Kp * G), at(d, i * Kp * G)
                 for lane in range(G):
                     label[lane] = y[order[min(first + lane, P - 1), start + i]]
                 for lane in range(G):  # the first maximum, as argmax takes it
@@ -374,10 +333,10 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                             for lane in range(G):
                                 t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
                             for j in range(dout):
-                                d0 = _at(d, (i * dout + j) * G)
-                                d1 = _at(d, ((i + 1) * dout + j) * G)
-                                w0 = _at(W, (c * dout + j) * G)
-                                w1 = _at(W, ((c + 1) * dout + j) * G)
+                                d0 = at(d, (i * dout + j) * G)
+                                d1 = at(d, ((i + 1) * dout + j) * G)
+                                w0 = at(W, (c * dout + j) * G)
+                                w1 = at(W, ((c + 1) * dout + j) * G)
                                 for lane in range(G):
                                     t00[lane] += d0[lane] * w0[lane]
                                     t01[lane] += d0[lane] * w1[lane]
@@ -394,7 +353,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                         for lane in range(G):
                             t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
                         for i in range(ne):
-                            hp, dp = _at(hin, (i * din + c) * G), _at(d, (i * dout + j) * G)
+                            hp, dp = at(hin, (i * din + c) * G), at(d, (i * dout + j) * G)
                             for lane in range(G):
                                 t00[lane] += hp[lane] * dp[lane]
                                 t01[lane] += hp[lane] * dp[G + lane]
@@ -409,7 +368,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                     for lane in range(G):
                         t[lane] = 0.0
                     for i in range(ne):
-                        dp = _at(d, (i * dout + j) * G)
+                        dp = at(d, (i * dout + j) * G)
                         for lane in range(G):
                             t[lane] += dp[lane]
                     _descend(b, j * G, step, t)
@@ -429,123 +388,3 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                         W[c, j] = Wg[w_at[k] + (c * dout + j) * G + lane]
                 for j in range(widths[p, k + 1]):
                     b[j] = bg[b_at[k] + j * G + lane]
-
-
-@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
-def logits(X, Ws, bs, widths, kind, out):
-    # X (N,D); Ws[l] (P,in,out); bs[l] (P,out); widths (P,L+1); out (P,N,K): every member's
-    # logits for every row, BLOCK rows at a time
-    N, D = X.shape
-    P, L = widths.shape[0], len(Ws)
-    everyone = np.ones(P, np.bool_)
-    for group in nb.prange((P + G - 1) // G):
-        t00, t01 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
-        t10, t11 = nb.carray(_lanes(X), G), nb.carray(_lanes(X), G)
-        first = group * G
-        live, dims = _group(first, everyone, widths)
-        K, Kp, Dp = widths[0, L], dims[L], dims[0]
-        Wg, bg, mask, w_at, b_at = _load(first, live, Ws, bs, widths, dims, X)
-        h, h_at = _activations(dims, BLOCK, X)
-        z = h[h_at[L] : h_at[L + 1]]
-        for start in range(0, N, BLOCK):
-            n = min(BLOCK, N - start)
-            ne = n + n % 2
-            for i in range(n):  # every lane sees the same rows
-                for c in range(D):
-                    v = X[start + i, c]
-                    for lane in range(G):
-                        h[(i * Dp + c) * G + lane] = v
-            for o in range(n * Dp * G, ne * Dp * G):
-                h[o] = 0.0
-            _forward(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
-            for lane in range(G):
-                if live[lane]:
-                    for i in range(n):
-                        for k in range(K):
-                            out[first + lane, start + i, k] = z[(i * Kp + k) * G + lane]
-
-
-# --- shuffles: NumPy's Generator.shuffle on PCG64, bit for bit, one member per thread -------
-
-_MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341  # PCG64's, 128 bits
-
-
-@intrinsic
-def _pcg64_step(typingctx, high, low, inc_high, inc_low):
-    """One PCG64 step: ``state * MULTIPLIER + inc`` mod 2**128, halves in and out."""
-    u64 = types.uint64
-    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64)
-
-    def codegen(context, builder, signature, args):
-        i128 = ir.IntType(128)
-
-        def join(hi, lo):
-            hi = builder.shl(builder.zext(hi, i128), ir.Constant(i128, 64))
-            return builder.or_(hi, builder.zext(lo, i128))
-
-        state = builder.mul(join(args[0], args[1]), ir.Constant(i128, _MULTIPLIER))
-        state = builder.add(state, join(args[2], args[3]))
-        high = builder.trunc(builder.lshr(state, ir.Constant(i128, 64)), ir.IntType(64))
-        low = builder.trunc(state, ir.IntType(64))
-        return context.make_tuple(builder, signature.return_type, (high, low))
-
-    return sig, codegen
-
-
-_U32 = np.uint64(0xFFFFFFFF)
-
-
-@nb.njit(inline="always")
-def _xsl_rr(high, low):
-    """PCG64's output for a state: its halves xor-ed, rotated right by its top six bits."""
-    x, rot = high ^ low, high >> np.uint64(58)
-    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
-
-
-@nb.njit(parallel=True, cache=True)
-def shuffle_rows(state, order):
-    # state (P,6) uint64: each member's PCG64 state high, low, increment high, low, whether
-    # a 32-bit half is kept and that half; order (P,N): each member's rows, shuffled in place
-    # by NumPy's Fisher-Yates, which swaps the same positions whatever the values
-    P, n = order.shape
-    for p in nb.prange(P):
-        high, low, inc_high, inc_low, kept, half = state[p]  # in registers
-        row = order[p]
-        mask = np.uint64(n - 1)  # the smallest 2**k - 1 at least i, kept as i goes down
-        for shift in (1, 2, 4, 8, 16, 32):
-            mask |= mask >> np.uint64(shift)
-        for i in range(n - 1, 0, -1):
-            # j uniform in [0, i]: NumPy's random_interval, masked rejection; below 2**32 it
-            # draws 32 bits at a time, the high half of each 64-bit output kept for the next
-            most = np.uint64(i)
-            if mask >> np.uint64(1) >= most:
-                mask >>= np.uint64(1)
-            while True:
-                if most > _U32:
-                    high, low = _pcg64_step(high, low, inc_high, inc_low)
-                    j = _xsl_rr(high, low) & mask
-                elif kept:
-                    kept, j = np.uint64(0), half & mask
-                else:
-                    high, low = _pcg64_step(high, low, inc_high, inc_low)
-                    full = _xsl_rr(high, low)
-                    kept, half, j = np.uint64(1), full >> np.uint64(32), full & _U32 & mask
-                if j <= most:
-                    break
-            row[i], row[j] = row[j], row[i]
-        state[p, 0], state[p, 1], state[p, 4], state[p, 5] = high, low, kept, half
-
-
-@contextmanager
-def compiled():
-    """Compile (or load from the cache) with SLP vectorisation on, loop vectorisation off.
-
-    Both are numba-wide settings read when a function is compiled; they are restored on
-    exit. Wrap the calls of :func:`sgd_epoch` and :func:`logits`: the first one compiles.
-    """
-    saved = config.SLP_VECTORIZE, config.LOOP_VECTORIZE
-    config.SLP_VECTORIZE, config.LOOP_VECTORIZE = 1, 0
-    try:
-        yield
-    finally:
-        config.SLP_VECTORIZE, config.LOOP_VECTORIZE = saved

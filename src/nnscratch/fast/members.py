@@ -1,29 +1,31 @@
-"""The compiled kernel for small populations (imports numba; loaded only on use).
+"""The one-member epoch: every member in its own thread (imports numba; loaded only on use).
 
 One epoch of minibatch SGD for a softmax MLP, every member in its own thread, each member's
 steps written as plain loops over only its active units, vectorised along the units by
 LLVM's loop vectoriser. :mod:`nnscratch.fast.lanes` puts eight members in the lanes of one
-vector instead, which wins once a population fills them; :func:`nnscratch.fast.epoch.epoch_runner`
-picks this kernel for populations under ``LANES_FROM`` members (a single network uses one
-lane of eight there). The NumPy loop in :mod:`nnscratch.core.train` is the reference these
-loops follow, equation by equation.
+vector instead, which wins once a population fills them;
+:class:`nnscratch.fast.epoch.CompiledEpoch` picks this kernel for populations under
+``LANES_FROM`` members (a single network would use one lane of eight there). The NumPy loop
+in :mod:`nnscratch.core.epoch` is the reference these loops follow, equation by equation.
 """
 
 import numba as nb
 import numpy as np
 
+from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
+
 
 @nb.njit(inline="always")
 def act(v, kind):
-    """The activation with code ``kind`` (see ``nnscratch.fast.epoch.ACTIVATIONS``)."""
-    if kind == 1:
+    """The activation with code ``kind`` (:mod:`nnscratch.fast.codes`)."""
+    if kind == RELU:
         return v if v > 0 else 0.0 * v  # 0 * v keeps v's type, and NaN stays NaN
-    if kind == 2:
-        return v if v > 0 else 0.01 * v
-    if kind == 3:
+    if kind == LEAKY_RELU:
+        return v if v > 0 else LEAKY_RELU_SLOPE * v
+    if kind == TANH:
         return np.tanh(v)
-    if kind == 4:
-        # sigmoid without overflow for large |v|
+    if kind == SIGMOID:
+        # without overflow for large |v|
         if v >= 0:
             return 1.0 / (1.0 + np.exp(-v))
         e = np.exp(v)
@@ -34,13 +36,13 @@ def act(v, kind):
 @nb.njit(inline="always")
 def act_grad(a, h, kind):
     """Its derivative, from the input ``a`` or the output ``h``, whichever is cheaper."""
-    if kind == 1:
+    if kind == RELU:
         return 1.0 if a > 0 else 0.0
-    if kind == 2:
-        return 1.0 if a > 0 else 0.01
-    if kind == 3:
+    if kind == LEAKY_RELU:
+        return 1.0 if a > 0 else LEAKY_RELU_SLOPE
+    if kind == TANH:
         return 1.0 - h * h
-    if kind == 4:
+    if kind == SIGMOID:
         return h * (1.0 - h)
     return 1.0
 
@@ -48,6 +50,14 @@ def act_grad(a, h, kind):
 # reassoc/contract let LLVM vectorise the dot products; no nnan/ninf: divergence must show
 @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def sgd_epoch_members(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out):
+    """One epoch of minibatch SGD for every member, one member per thread.
+
+    Transcribes one call of :class:`nnscratch.core.epoch.NumpyEpoch` for plain SGD on a
+    softmax MLP, as :func:`nnscratch.fast.lanes.sgd_epoch` does, with the arguments and
+    results of that kernel: per batch of ``order``, the forward pass (eq. (5)/(6)), softmax
+    cross-entropy and its gradient (eq. (14)), the backward pass (eq. (15)-(17)) and the SGD
+    update (eq. (7)), over each member's active units only; frozen members are skipped.
+    """
     # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
     # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
     P, n_rows = order.shape

@@ -1,4 +1,4 @@
-"""The compiled epoch (nnscratch.fast.epoch) is pinned to the NumPy loop, the reference."""
+"""The compiled path (nnscratch.fast) is pinned to the NumPy loop, the reference."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from nnscratch.fast import epoch as accel
 from nnscratch.fast import forward
 
 pytest.importorskip("numba")
+
+#: The compiled epoch's shuffles: nnscratch.fast.shuffle.shuffled, imported on first use.
+compiled_shuffled = accel.CompiledEpoch.shuffled
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +255,7 @@ def _random_biases(net, seed=0):
     ],
 )
 def test_compiled_logits_equal_numpy_forward(sizes, kwargs, monkeypatch):
-    # 149 rows: two whole blocks of accel's kernel and an odd, partial third
+    # 149 rows: two whole blocks of the prediction kernel (forward_lanes) and an odd third
     X = np.random.default_rng(3).normal(size=(149, 3)) * 2
     net = _random_biases(nns.MLP(sizes, seed=1, **kwargs))
     fast = forward.logits(net, X)
@@ -288,14 +291,14 @@ def test_compiled_shuffle_is_numpys_permutation(n_members, n_rows):
     ours, numpys = ([np.random.default_rng(s) for s in seeds] for _ in range(2))
     for _ in range(3):  # the streams carry on from one epoch to the next
         want = np.stack([rows[p][r.permutation(n_rows)] for p, r in enumerate(numpys)])
-        np.testing.assert_array_equal(accel.shuffled(rows, ours), want)
+        np.testing.assert_array_equal(compiled_shuffled(rows, ours), want)
     # the generators are left where NumPy's are, the spare 32-bit half included
     assert [r.bit_generator.state for r in ours] == [r.bit_generator.state for r in numpys]
     # the NumPy path gives the same, and so does the compiled one for shared rows
     again, twice = ([np.random.default_rng(s) for s in seeds] for _ in range(2))
-    np.testing.assert_array_equal(shuffled(rows, again), accel.shuffled(rows, twice))
+    np.testing.assert_array_equal(shuffled(rows, again), compiled_shuffled(rows, twice))
     common = np.broadcast_to(np.arange(n_rows), (n_members, n_rows))
-    mine, numpys = accel.shuffled(common, twice), shuffled(common, again)
+    mine, numpys = compiled_shuffled(common, twice), shuffled(common, again)
     np.testing.assert_array_equal(mine, numpys)
     assert mine.flags.c_contiguous and numpys.flags.c_contiguous  # a row per member
 
@@ -304,4 +307,4 @@ def test_compiled_shuffle_falls_back_for_other_generators():
     rows = np.broadcast_to(np.arange(100), (8, 100))
     make = [np.random.Generator(np.random.MT19937(s)) for s in range(8)]
     want = np.stack([np.random.Generator(np.random.MT19937(s)).permutation(100) for s in range(8)])
-    np.testing.assert_array_equal(accel.shuffled(rows, make), want)
+    np.testing.assert_array_equal(compiled_shuffled(rows, make), want)

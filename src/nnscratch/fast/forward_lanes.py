@@ -1,0 +1,50 @@
+"""The compiled forward pass on the lanes layout (imports numba; loaded only on use).
+
+:func:`forward_lanes` gives every member's logits for prediction: the forward pass of
+:mod:`nnscratch.fast.lanes` (``forward_rows``), ``G`` members to a group, on blocks of
+``BLOCK`` rows that every lane shares. Its Python side, which decides when it applies, is
+:func:`nnscratch.fast.forward.logits`.
+"""
+
+import numba as nb
+import numpy as np
+
+from nnscratch.fast.lanes import activation_buffer, forward_rows, group_layout, load_group
+from nnscratch.fast.llvm import G, scratch
+
+#: Rows per block of the prediction kernel.
+BLOCK = 64
+
+
+@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+def forward_lanes(X, Ws, bs, widths, kind, out):
+    # X (N,D); Ws[l] (P,in,out); bs[l] (P,out); widths (P,L+1); out (P,N,K): every member's
+    # logits for every row, BLOCK rows at a time
+    N, D = X.shape
+    P, L = widths.shape[0], len(Ws)
+    everyone = np.ones(P, np.bool_)
+    for group in nb.prange((P + G - 1) // G):
+        t00, t01 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
+        t10, t11 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
+        first = group * G
+        live, dims = group_layout(first, everyone, widths)
+        K, Kp, Dp = widths[0, L], dims[L], dims[0]
+        Wg, bg, mask, w_at, b_at = load_group(first, live, Ws, bs, widths, dims, X)
+        h, h_at = activation_buffer(dims, BLOCK, X)
+        z = h[h_at[L] : h_at[L + 1]]
+        for start in range(0, N, BLOCK):
+            n = min(BLOCK, N - start)
+            ne = n + n % 2
+            for i in range(n):  # every lane sees the same rows
+                for c in range(D):
+                    v = X[start + i, c]
+                    for lane in range(G):
+                        h[(i * Dp + c) * G + lane] = v
+            for o in range(n * Dp * G, ne * Dp * G):
+                h[o] = 0.0
+            forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
+            for lane in range(G):
+                if live[lane]:
+                    for i in range(n):
+                        for k in range(K):
+                            out[first + lane, start + i, k] = z[(i * Kp + k) * G + lane]
