@@ -57,7 +57,7 @@ def available_activations() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def leaky_relu(slope: float = 0.01) -> Activation:
+def leaky_relu(slope: float = F.LEAKY_RELU_SLOPE) -> Activation:
     """Leaky ReLU with a chosen negative slope."""
     slope = check_range("slope", slope, low=0.0)
     return Activation(
