@@ -12,21 +12,18 @@ them, for any depth: ``a`` a ``Dense`` layer's output (the pre-activation: the t
 logits (``A2``), and ``softmax(z)`` the probabilities (``Z2``); ``x`` is a layer's input,
 ``y`` its output, and ``dx, dy, dW, db`` their gradients.
 
-Where each equation of the tutorial (numbered as in its text) is computed, by function;
-a test checks that every name exists and cites its equation in its docstring:
-"""
+Where each equation of the tutorial (numbered as in its text) is computed; a test reads
+this table, checks that every function exists and that it cites its equation:
 
-#: Equation number -> the function (module path, qualified name) that computes it.
-EQUATIONS: dict[str, tuple[str, ...]] = {
-    "(1)": ("functional.softmax",),  # softmax
-    "(2)": ("functional.softmax",),  # minus the row maximum, for stability
-    "(3)": ("functional.relu",),  # ReLU
-    "(4)": ("functional.relu_grad",),  # its derivative, the gate
-    "(6)": ("layers.Dense.forward", "network.MLP.forward"),  # the model: affine, f, affine
-    "(7)": ("optim.SGD._update",),  # theta := theta - alpha * grad
-    "(9)": ("functional.cross_entropy", "losses.SoftmaxCrossEntropy.forward"),  # the loss
-    "(14)": ("losses.SoftmaxCrossEntropy.backward",),  # dL/dA2 = Z2 - Y
-    "(15)": ("layers.Dense.backward",),  # dW = x^T dy
-    "(16)": ("layers.Dense.backward",),  # db = column sums of dy
-    "(17)": ("layers.Dense.backward", "layers.ActivationLayer.backward"),  # dy W^T, gate
-}
+    (1)   softmax               functional.softmax
+    (2)   minus the row max     functional.softmax
+    (3)   ReLU                  functional.relu
+    (4)   its gate              functional.relu_grad
+    (6)   the model             layers.Dense.forward, network.MLP.forward
+    (7)   the SGD step          optim.SGD._update
+    (9)   cross-entropy         functional.cross_entropy, losses.SoftmaxCrossEntropy.forward
+    (14)  dL/dA2 = Z2 - Y       losses.SoftmaxCrossEntropy.backward
+    (15)  dW = x^T dy           layers.Dense.backward
+    (16)  db = sum_n dy         layers.Dense.backward
+    (17)  dy W^T, the gate      layers.Dense.backward, layers.ActivationLayer.backward
+"""
