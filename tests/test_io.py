@@ -1,0 +1,206 @@
+"""Files: weight files that lie or are damaged."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import numpy as np
+import pytest
+from numpy.lib import format as npy
+
+import nnscratch as nns
+from nnscratch.io.weights import load_weights, save_weights
+
+HUGE = (100_000, 1_000_000)  # float64: 745 GiB
+
+
+def npy_bytes(arr) -> bytes:
+    buf = io.BytesIO()
+    npy.write_array(buf, np.asarray(arr), allow_pickle=True)
+    return buf.getvalue()
+
+
+def write_zip(path, members, compression=zipfile.ZIP_STORED, claims=(), crc=()):
+    """A zip of ``members`` (name -> bytes or array) written by ``zipfile``; its directory
+    then declares the sizes in ``claims`` (name -> bytes) and the CRCs in ``crc``."""
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in members:
+            zf.writestr(name, data if isinstance(data, bytes) else npy_bytes(data))
+        for name, size in dict(claims).items():
+            zf.getinfo(name).file_size = size  # what close() writes into the directory
+        for name, value in dict(crc).items():
+            zf.getinfo(name).CRC = value
+    return path
+
+
+def members_of(net, **replace):
+    """``(name, array)`` for every array of ``net``, some replaced (``None``: left out)."""
+    state = {k: v.copy() for k, v in net.population_state.items()}
+    state.update(replace)
+    return [(f"{k}.npy", v) for k, v in state.items() if v is not None]
+
+
+def snapshot(net):
+    return {k: v.copy() for k, v in net.population_state.items()}
+
+
+def assert_unchanged(net, before):
+    for key, value in net.population_state.items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
+@pytest.fixture
+def net():
+    return nns.MLP([3, 4, 3], seed=1, population=2, batch_norm=True)
+
+
+# --- loading checks every array, then writes them all -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda t: np.full(t.shape, "x"), "numeric array that casts safely to float64, got dtype"),
+        (lambda t: np.where(np.arange(t.size).reshape(t.shape) == 1, np.nan, t), "1 NaN"),
+        (lambda t: np.full(t.shape, np.inf), "finite values"),
+        (lambda t: t.astype(np.complex128), "casts safely"),
+        (lambda t: np.zeros(t.shape[:-1]), "shape"),
+        (lambda t: np.full(t.shape, None, dtype=object), "object \\(pickled\\) array"),
+    ],
+    ids=["strings", "nan", "inf", "complex", "shape", "object"],
+)
+def test_a_failed_load_changes_nothing(tmp_path, net, bad, message):
+    last = list(net.population_state)[-1]  # the first arrays would be written before it
+    path = write_zip(tmp_path / "w.npz", members_of(net, **{last: bad(net.population_state[last])}))
+    target = nns.MLP([3, 4, 3], seed=2, population=2, batch_norm=True)
+    before = snapshot(target)
+    with pytest.raises(ValueError, match=re.escape(f"{path}[{last!r}]") + ".*" + message):
+        load_weights(target, path)
+    assert_unchanged(target, before)
+
+
+def test_load_refuses_an_unsafe_cast(tmp_path, net):
+    save_weights(net, tmp_path / "w.npz")  # float64
+    target = nns.MLP([3, 4, 3], population=2, batch_norm=True, dtype=np.float32)
+    before = snapshot(target)
+    with pytest.raises(ValueError, match="casts safely to float32, got dtype float64"):
+        load_weights(target, tmp_path / "w.npz")
+    assert_unchanged(target, before)
+
+
+def test_load_reads_what_numpy_writes(tmp_path, net):
+    """Compressed, Fortran-ordered, big-endian and safely castable arrays load exactly."""
+    state = net.population_state
+    arrays = {k: np.asfortranarray(v) for k, v in state.items()}
+    arrays["W1"] = state["W1"].astype(">f8")
+    arrays["b1"] = np.arange(state["b1"].size, dtype=np.int16).reshape(state["b1"].shape)
+    np.savez_compressed(tmp_path / "w.npz", **arrays)
+    target = nns.MLP([3, 4, 3], seed=2, population=2, batch_norm=True)
+    load_weights(target, tmp_path / "w.npz")
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(target.population_state[key], value, err_msg=key)
+
+
+# --- hostile and damaged files: one clear ValueError naming the file ---------------------
+
+
+def empty(path, net):
+    path.write_bytes(b"")
+
+
+def random_bytes(path, net):
+    path.write_bytes(np.random.default_rng(0).bytes(1024))
+
+
+def npy_file(path, net):
+    path.write_bytes(npy_bytes(net.population_state["W1"]))
+
+
+def truncated(path, net):
+    save_weights(net, path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def zip_claims_huge(path, net):  # the zip directory: 745 GiB for W1
+    write_zip(path, members_of(net), claims={"W1.npy": 8 * HUGE[0] * HUGE[1]})
+
+
+def npy_claims_huge(path, net):  # the .npy header: a (100000, 1000000) float64 array
+    buf = io.BytesIO()
+    npy.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": HUGE})
+    write_zip(path, members_of(net, W1=buf.getvalue() + bytes(64)))
+
+
+def header_without_data(path, net):
+    W1 = net.population_state["W1"]
+    write_zip(path, members_of(net, W1=npy_bytes(W1)[: -W1.nbytes // 2]))
+
+
+def not_npy(path, net):
+    write_zip(path, members_of(net, W1=b"\x80\x04 a pickle, or anything else"))
+
+
+def bad_crc(path, net):
+    write_zip(path, members_of(net), crc={"b2.npy": 0})
+
+
+def extra_array(path, net):
+    write_zip(path, [*members_of(net), ("notes.txt", b"hello")])
+
+
+def missing_array(path, net):
+    write_zip(path, members_of(net, running_var1=None))
+
+
+def repeated_array(path, net):
+    with pytest.warns(UserWarning, match="Duplicate"):
+        write_zip(path, [*members_of(net), ("W1.npy", np.zeros(3))])
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (empty, "expected a weight file .*, got an empty file"),
+        (random_bytes, "got a file of 1024 bytes that is not a zip archive"),
+        (npy_file, "not a zip archive"),
+        (truncated, "not a zip archive"),
+        (zip_claims_huge, r"\['W1'\]: expected at most \d+ bytes .* declares 800000000000"),
+        (npy_claims_huge, r"\['W1'\]: expected an array of shape \(2, 3, 4\)"),
+        (header_without_data, r"\['W1'\]: expected \d+ bytes"),
+        (not_npy, r"\['W1'\]: expected a .npy array, got a member that cannot be read"),
+        (bad_crc, r"\['b2'\]: expected a .npy array, .* \(Bad CRC-32"),
+        (extra_array, "got extra or repeated notes.txt"),
+        (missing_array, "got missing running_var1"),
+        (repeated_array, "got extra or repeated W1.npy"),
+    ],
+)
+def test_hostile_weight_files(tmp_path, net, make, message):
+    path = tmp_path / "w.npz"
+    make(path, nns.MLP([3, 4, 3], seed=3, population=2, batch_norm=True))
+    assert path.stat().st_size < 4096  # small files, whatever they claim
+    before = snapshot(net)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + message):
+        load_weights(net, path)
+    assert_unchanged(net, before)
+
+
+def test_a_deflated_member_cannot_claim_more_than_deflate_gives(tmp_path):
+    """The network holds more than the member claims, but no deflate stream of ~20 bytes
+    expands to 200000 bytes: refused before anything is decompressed."""
+    net = nns.MLP([200, 300, 3], seed=4)
+    path = tmp_path / "w.npz"
+    write_zip(path, members_of(net, W1=bytes(2000)), zipfile.ZIP_DEFLATED, {"W1.npy": 200_000})
+    assert path.stat().st_size < 16_384
+    with pytest.raises(ValueError, match=re.escape(f"{path}['W1']: expected a deflated member")):
+        load_weights(net, path)
+
+
+def test_load_needs_a_file(tmp_path, net):
+    with pytest.raises(ValueError, match="got no such file"):
+        load_weights(net, tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match="got a directory"):
+        load_weights(net, tmp_path)
+    with pytest.raises(ValueError, match="path: expected the path of a weight file"):
+        load_weights(net, 5)
