@@ -1,9 +1,11 @@
-"""Files: weight files that lie or are damaged."""
+"""Files: weight files that lie or are damaged, atomic writes (modes, long names)."""
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import zipfile
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from numpy.lib import format as npy
 
 import nnscratch as nns
+from nnscratch.io.atomic import atomic_path, check_writable, write_text
 from nnscratch.io.weights import load_weights, save_weights
 
 HUGE = (100_000, 1_000_000)  # float64: 745 GiB
@@ -204,3 +207,61 @@ def test_load_needs_a_file(tmp_path, net):
         load_weights(net, tmp_path)
     with pytest.raises(ValueError, match="path: expected the path of a weight file"):
         load_weights(net, 5)
+
+
+# --- atomic writes: the mode of the file replaced, long names -----------------------------
+
+
+def current_umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
+def test_a_rewritten_file_keeps_its_mode(tmp_path, mode):
+    path = tmp_path / "a.txt"
+    write_text(path, "old")
+    os.chmod(path, mode)
+    write_text(path, "new")
+    assert (path.read_text(), stat.S_IMODE(path.stat().st_mode)) == ("new", mode)
+    with atomic_path(path) as temp:  # the path-based writer too (plots)
+        temp.write_text("newer")
+    assert (path.read_text(), stat.S_IMODE(path.stat().st_mode)) == ("newer", mode)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_new_file_gets_the_umask_mode(tmp_path):
+    write_text(tmp_path / "new.txt", "x")
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o666 & ~current_umask()
+
+
+@pytest.mark.parametrize("name", ["a" * 246 + ".txt", "a." + "b" * 248, "é" * 125 + ".txt"])
+def test_a_long_name_that_fits_is_written(tmp_path, name):
+    assert len(os.fsencode(name)) <= 255
+    path = check_writable(tmp_path / name)
+    write_text(path, "x")
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # and no temporary file left
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("a" * 252 + ".txt", "names of at most 255 bytes, got .* \\(a name of 256 bytes\\)"),
+        ("é" * 126 + ".txt", "names of at most 255 bytes"),
+        ("d" * 256 + "/a.txt", "names of at most 255 bytes"),  # a folder's name
+        ("d/" * 2100 + "a.txt", "a path shorter than 4096 bytes"),
+        ("d/" * 2040 + "a.txt", "a path shorter than 4096 bytes"),  # 4085; its temporary 4097
+    ],
+)
+def test_a_name_too_long_is_refused_before_any_work(tmp_path, monkeypatch, name, message):
+    monkeypatch.chdir(tmp_path)  # relative: the system's limit is on the path as given
+    with pytest.raises(ValueError, match="--out: expected .*" + message):
+        check_writable(name, "--out")
+
+
+@pytest.mark.parametrize("path", [5, None, b"x.csv", "a\0b.csv"])
+def test_check_writable_wants_a_path(path):
+    with pytest.raises(ValueError, match="out: expected a file path"):
+        check_writable(path, "out")
