@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -87,6 +88,81 @@ def test_monitor_checks():
         nns.EarlyStopping(min_delta=-1.0)
 
 
+def unchanged(net, before):
+    return all(np.array_equal(v, before[k]) for k, v in net.population_state.items())
+
+
+@pytest.mark.parametrize(
+    "monitor, loss, validation, logged",
+    [  # the keys listed, in the loop's order ("(and val_... with validation data)" where
+        # the Run does not say whether it validates)
+        ("val_los", "cross_entropy", True, "loss, accuracy,? .*val_loss, val_accuracy"),
+        ("val_acc", "cross_entropy", True, "loss, accuracy,? .*val_loss, val_accuracy"),
+        ("Loss", "cross_entropy", False, "loss, accuracy \\(.*val_loss, val_accuracy"),
+        ("accuracy", "mse", True, "loss,? .*val_loss.*, got 'accuracy'"),
+        ("val_loss", "cross_entropy", False, "loss, accuracy \\(val_loss"),  # needs Run.validation
+    ],
+)
+@pytest.mark.parametrize("make", [nns.EarlyStopping, nns.ModelCheckpoint])
+def test_a_monitor_the_loop_will_not_log_fails_before_any_batch(
+    tmp_path, make, monitor, loss, validation, logged
+):
+    callback = (
+        make(monitor=monitor) if make is nns.EarlyStopping else make(tmp_path / "w.npz", monitor)
+    )
+    net = nns.MLP([3, 4, 3], seed=1, population=2, loss=loss)
+    y = Y if loss == "cross_entropy" else np.eye(3)[Y]
+    before = {k: v.copy() for k, v in net.population_state.items()}
+    with pytest.raises(ValueError, match="monitor: expected one of the values logged.*" + logged):
+        net.fit(X, y, epochs=2, validation_split=0.25 if validation else 0.0, callbacks=[callback])
+    assert unchanged(net, before)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_monitor_another_callback_may_add_is_checked_when_the_epoch_ends():
+    net = nns.MLP([3, 4, 3], seed=1)
+    stopper = nns.EarlyStopping(monitor="val_auc")  # unlike the loop's names: not a typo
+    with pytest.raises(ValueError, match="monitor: expected one of the logged values"):
+        net.fit(X, Y, epochs=2, validation_data=(XV, YV), callbacks=[stopper])
+    history = net.fit(
+        X, Y, epochs=2, callbacks=[Scripted(np.ones((2, 1))), nns.EarlyStopping("custom")]
+    )
+    assert history.epochs == 2
+
+
+def test_the_monitor_check_where_the_loop_does_not_say_whether_it_validates():
+    net = nns.MLP([3, 4, 3], seed=1)
+    for validation in (None, True):  # None: a Run without the field; val_... checked later
+        run = SimpleNamespace(net=net, epochs=1, validation=validation)
+        if validation is None:
+            del run.validation
+        nns.EarlyStopping("val_loss").on_train_begin(run)
+        with pytest.raises(ValueError, match="monitor: .*loss, accuracy.*got 'val_los'"):
+            nns.EarlyStopping("val_los").on_train_begin(run)
+    with pytest.raises(ValueError, match="monitor: .*need validation_data or validation_split"):
+        nns.EarlyStopping("val_loss").on_train_begin(SimpleNamespace(net=net, validation=False))
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: nns.EarlyStopping(restore_best_weights="no"), "restore_best_weights"),
+        (lambda: nns.EarlyStopping(restore_best_weights=None), "restore_best_weights"),
+        (lambda: nns.ModelCheckpoint("w.npz", save_best_only="False"), "save_best_only"),
+        (lambda: nns.ProgressBar(disable="yes"), "disable"),
+        (lambda: nns.ProgressBar(file=5), "file"),
+        (lambda: nns.ProgressBar(file="log.txt"), "file"),
+        (lambda: nns.CSVLogger(5), "path"),
+        (lambda: nns.CSVLogger(None), "path"),
+        (lambda: nns.ModelCheckpoint(None), "path"),
+        (lambda: nns.ModelCheckpoint(5), "path"),
+    ],
+)
+def test_callback_arguments_of_the_wrong_kind(make, name):
+    with pytest.raises(ValueError, match=f"^{name}: expected"):
+        make()
+
+
 # --- CSV log -------------------------------------------------------------------------------
 
 
@@ -167,6 +243,24 @@ def test_checkpoint_every_epoch_and_round_trip(tmp_path):
     for key, value in net.population_state.items():
         np.testing.assert_array_equal(copy.population_state[key], value)
     np.testing.assert_array_equal(copy.predict_proba(X), net.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "pattern", ["w{foo}.npz", "w{0}.npz", "w{}.npz", "w{epoch:s}.npz", "w{.npz", "w{epoch[0]}.npz"]
+)
+def test_checkpoint_pattern_is_checked(tmp_path, pattern):
+    with pytest.raises(
+        ValueError, match=r"^path: expected a file path whose only field is \{epoch\}"
+    ):
+        nns.ModelCheckpoint(tmp_path / pattern)
+
+
+def test_checkpoint_names_are_checked_for_the_last_epoch(tmp_path):
+    """'w' * 250 + '9.npz' fits (255 bytes); the name of epoch 10 would not."""
+    callback = nns.ModelCheckpoint(tmp_path / ("w" * 250 + "{epoch}.npz"), save_best_only=False)
+    with pytest.raises(ValueError, match="path: expected file and folder names of at most 255"):
+        nns.MLP([3, 4, 3], seed=1).fit(X, Y, epochs=10, callbacks=[callback])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_and_load_weights(tmp_path):

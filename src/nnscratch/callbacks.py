@@ -9,7 +9,9 @@ so a reader never sees a half-written log or checkpoint.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
+import os
 import sys
 
 import numpy as np
@@ -30,9 +32,34 @@ __all__ = [
 
 # --- monitoring a logged value -----------------------------------------------------------
 
+#: Every value the training loop ever logs: ``loss``, for a classifier ``accuracy``, and both
+#: again as ``val_...`` with validation data (or a validation split).
+_LOOP_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def _check_bool(name: str, value) -> bool:
+    """True or False, not any truthy value (``"no"`` is truthy): checks.py has no such check."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise fail(name, "True or False", value)
+    return bool(value)
+
+
+def _like_a_loop_key(monitor: str) -> bool:
+    """A name meant as one of the loop's values: a different case or separator, a typo
+    (``val_los``) or an abbreviation (``val_acc``). Other names (``val_auc``, ``lr``) may be
+    values another callback adds to the logs."""
+    name = monitor.lower().replace("-", "_").replace(" ", "_")
+    close = difflib.get_close_matches(name, _LOOP_KEYS, n=1, cutoff=0.9)
+    return bool(close) or any(key.startswith(name) for key in _LOOP_KEYS)
+
 
 class _Monitor(Callback):
-    """Tracks, per member, the best value of one logged key (``mode``: min, max or auto)."""
+    """Tracks, per member, the best value of one logged key (``mode``: min, max or auto).
+
+    ``monitor`` is checked when training begins, before any batch: a name the loop will not
+    log in this run (``val_loss`` without validation, ``accuracy`` for a regressor, a typo
+    such as ``val_los``) raises ``ValueError`` listing the values it will log.
+    """
 
     def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
         if not isinstance(monitor, str):
@@ -48,6 +75,26 @@ class _Monitor(Callback):
         P = run.net.n_members
         self.best = np.full(P, np.inf if self.mode == "min" else -np.inf)
         self.best_epoch = np.full(P, -1)
+
+    def _check_monitor(self, run: Run) -> None:
+        """Refuse, before any batch, a ``monitor`` that the loop will not log in this run.
+
+        A name unlike any of the loop's values may be one another callback adds to the
+        logs; that one is checked when the first epoch ends.
+        """
+        train = ["loss", "accuracy"] if run.net.loss_fn.classifier else ["loss"]
+        val = [f"val_{key}" for key in train]
+        validation = getattr(run, "validation", None)  # None: a loop that does not say
+        logged = train + val if validation else train
+        if self.monitor in logged or (validation is None and self.monitor in val):
+            return
+        if self.monitor in _LOOP_KEYS or _like_a_loop_key(self.monitor):
+            keys = ", ".join(logged)
+            if validation is None:
+                keys += " (and " + ", ".join(val) + " with validation data)"
+            elif not validation:
+                keys += " (" + ", ".join(val) + " need validation_data or validation_split)"
+            raise fail("monitor", f"one of the values logged in this run: {keys}", self.monitor)
 
     def _improved(self, run: Run, logs: dict[str, np.ndarray]) -> np.ndarray:
         """``(P,)``: active members whose value beat their best by more than ``min_delta``."""
@@ -80,9 +127,10 @@ class EarlyStopping(_Monitor):
     ) -> None:
         super().__init__(monitor, mode, min_delta)
         self.patience = check_int("patience", patience, minimum=0)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = _check_bool("restore_best_weights", restore_best_weights)
 
     def on_train_begin(self, run):
+        self._check_monitor(run)
         super().on_train_begin(run)
         self.wait = np.zeros(run.net.n_members, dtype=np.intp)
         self.stopped_epoch = np.full(run.net.n_members, -1)
@@ -114,7 +162,8 @@ class ModelCheckpoint(_Monitor):
 
     With ``save_best_only`` the file holds each member's weights from ITS best epoch so far
     (by ``monitor``), rewritten whenever any member improves; otherwise the current weights
-    are saved every epoch. ``path`` may contain ``{epoch}`` (1-based), e.g. ``"w{epoch:03d}.npz"``.
+    are saved every epoch. ``path`` may contain ``{epoch}`` (1-based), e.g. ``"w{epoch:03d}.npz"``,
+    and no other field; the last epoch's name (the longest) is checked before training.
     Load the file with :func:`nnscratch.io.load_weights`.
     """
 
@@ -122,11 +171,14 @@ class ModelCheckpoint(_Monitor):
         self, path, monitor: str = "val_loss", save_best_only: bool = True, mode: str = "auto"
     ) -> None:
         super().__init__(monitor, mode)
-        self.path = str(path)
-        self.save_best_only = bool(save_best_only)
+        self.path = _check_pattern(path)
+        self.save_best_only = _check_bool("save_best_only", save_best_only)
         check_writable(self.path.format(epoch=1))
 
     def on_train_begin(self, run):
+        if self.save_best_only:
+            self._check_monitor(run)
+        check_writable(self.path.format(epoch=run.epochs))  # the longest epoch number
         super().on_train_begin(run)
         self.best_state = {k: v.copy() for k, v in run.net.population_state.items()}
 
@@ -141,6 +193,19 @@ class ModelCheckpoint(_Monitor):
                 self.best_state[k][improved] = v[improved]
             with atomic_open(path, "wb") as fh:
                 np.savez(fh, **self.best_state)
+
+
+def _check_pattern(path) -> str:
+    """A file path whose only replacement field is ``{epoch}`` (with or without a format)."""
+    expected = "a file path whose only field is {epoch}, e.g. 'w{epoch:03d}.npz'"
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        raise fail("path", expected, path)
+    pattern = os.fspath(path)
+    try:
+        pattern.format(epoch=1)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        raise fail("path", expected, pattern) from None
+    return pattern
 
 
 class TerminateOnNaN(Callback):
@@ -168,6 +233,10 @@ class ProgressBar(Callback):
     """
 
     def __init__(self, file=None, disable: bool | None = None) -> None:
+        if file is not None and not callable(getattr(file, "write", None)):
+            raise fail("file", "None (stderr) or a text stream with a write method", file)
+        if disable is not None:
+            disable = _check_bool("disable", disable)
         self.file = file
         self.disable = disable
         self.bar = None
