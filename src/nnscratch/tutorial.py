@@ -30,7 +30,14 @@ import os
 import numpy as np
 
 from nnscratch.core import functional as F
-from nnscratch.core.checks import check_int, check_labels, check_positive, check_X, fail
+from nnscratch.core.checks import (
+    check_int,
+    check_labels,
+    check_memory,
+    check_positive,
+    check_X,
+    fail,
+)
 from nnscratch.core.losses import SoftmaxCrossEntropy
 from nnscratch.core.network import MLP
 from nnscratch.core.optim import SGD
@@ -74,10 +81,12 @@ def load_moons():
 def one_hot_encode(labels, n_class: int | None = None) -> np.ndarray:
     """Integer labels ``(N,)`` to one-hot rows ``(N, K)`` (step 2); ``K`` defaults to max + 1."""
     labels = np.asarray(labels)
-    if n_class is None:
-        n_class = max(2, int(labels.max()) + 1) if labels.ndim == 1 and labels.size else 2
+    if labels.ndim != 1:
+        raise fail("labels", "a 1-D array of integer labels (N,)", labels)
+    n_class = n_classes(labels, name="labels") if n_class is None else n_class
     n_class = check_int("n_class", n_class, minimum=1)
-    labels = check_labels(labels, labels.shape[0] if labels.ndim == 1 else -1, n_class, "labels")
+    labels = check_labels(labels, labels.shape[0], n_class, "labels")
+    check_memory("n_class", 8.0 * labels.size * n_class, f"{labels.size} rows of {n_class}")
     return F.one_hot(labels, n_class)
 
 
@@ -246,7 +255,7 @@ def _population_accuracy(
     the test accuracy of each, ``(P,)``."""
     X = check_X(train_data, name="train_data")
     X_test = check_X(test_data, name="test_data", n_features=X.shape[1])
-    K = n_classes(train_label, test_label)
+    K = n_classes(train_label, test_label, name="train_label")
     y = check_labels(train_label, X.shape[0], K, name="train_label")
     y_test = check_labels(test_label, X_test.shape[0], K, name="test_label")
     batch_size = check_int("batch_size", batch_size)

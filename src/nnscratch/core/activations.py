@@ -34,22 +34,18 @@ class Activation:
         return self.f(a)
 
 
-_REGISTRY: dict[str, Activation] = {}
-
-
-def _add(name, f, grad):
-    _REGISTRY[name] = Activation(name, f, grad)
-
-
-_add("identity", F.identity, F.identity_grad)
-_add("relu", F.relu, F.relu_grad)
-_add("leaky_relu", F.leaky_relu, F.leaky_relu_grad)
-_add("elu", F.elu, F.elu_grad)
-_add("tanh", F.tanh, F.tanh_grad)
-_add("sigmoid", F.sigmoid, F.sigmoid_grad)
-_add("softplus", F.softplus, F.softplus_grad)
-_add("gelu", F.gelu, F.gelu_grad)
-_add("silu", F.silu, F.silu_grad)
+_BUILT_IN = [
+    Activation("identity", F.identity, F.identity_grad),
+    Activation("relu", F.relu, F.relu_grad),
+    Activation("leaky_relu", F.leaky_relu, F.leaky_relu_grad),
+    Activation("elu", F.elu, F.elu_grad),
+    Activation("tanh", F.tanh, F.tanh_grad),
+    Activation("sigmoid", F.sigmoid, F.sigmoid_grad),
+    Activation("softplus", F.softplus, F.softplus_grad),
+    Activation("gelu", F.gelu, F.gelu_grad),
+    Activation("silu", F.silu, F.silu_grad),
+]
+_REGISTRY: dict[str, Activation] = {act.name: act for act in _BUILT_IN}
 
 
 def available_activations() -> list[str]:
@@ -103,8 +99,8 @@ def _accepts(fn, n_args: int) -> bool:
         inspect.signature(fn).bind(*range(n_args))
     except TypeError:
         return False
-    except ValueError:
-        return True
+    except ValueError:  # no signature to read
+        pass
     return True
 
 

@@ -14,13 +14,18 @@ from nnscratch.core.optim import Optimizer
 
 
 class NonFiniteError(FloatingPointError):
-    """A member's loss or weights became NaN or infinite; ``members`` and ``epoch`` say where."""
+    """A member's loss or weights became NaN or infinite; ``members`` and ``epoch`` say where
+    (``epoch`` is None when a prediction finds them so)."""
 
-    def __init__(self, members: np.ndarray, epoch: int) -> None:
+    def __init__(self, members: np.ndarray, epoch: int | None) -> None:
         self.members, self.epoch = [int(p) for p in members], epoch
         super().__init__(
-            f"member(s) {self.members} diverged (loss or weights not finite) in epoch "
-            f"{epoch + 1}; lower the learning rate, or pass on_nonfinite='stop' to freeze them"
+            f"member(s) {self.members} have weights that are not finite, so predictions "
+            "from them would mean nothing; select() the others, or train again"
+            if epoch is None
+            else f"member(s) {self.members} diverged (loss or weights not finite) in epoch "
+            f"{epoch + 1} and are rolled back to where they were when it began; lower the "
+            "learning rate, or pass on_nonfinite='stop' to freeze them and train the others"
         )
 
 
@@ -82,6 +87,7 @@ class Run:
     epoch: int = 0
     #: (P,) members still training; a callback clears an entry to freeze that member.
     active: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
+    validation: bool = False  # whether val_loss (and val_accuracy) are logged
     stop: bool = False  # set by a callback to end training after the current batch
     interrupt_requested: bool = False  # set by Ctrl-C; training ends after the current batch
 

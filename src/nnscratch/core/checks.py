@@ -7,6 +7,7 @@ what was given, so that bad input fails loudly before any training starts.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -113,13 +114,23 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> np.
             raise fail(name, f"integer class indices 0..{n_classes - 1}", arr)
     elif arr.dtype.kind not in "iub":
         raise fail(name, f"integer class indices 0..{n_classes - 1}", arr)
-    arr = arr.astype(np.intp)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):  # before a cast can wrap
         raise ValueError(
             f"{name}: expected integer class indices 0..{n_classes - 1}, "
-            f"got values from {arr.min()} to {arr.max()}"
+            f"got values from {int(arr.min())} to {int(arr.max())}"
         )
-    return arr
+    return arr.astype(np.intp)
+
+
+def check_memory(name: str, n_bytes: float, what: str) -> None:
+    """Refuse, before allocating, what would not fit in this machine's memory (POSIX)."""
+    sysconf = getattr(os, "sysconf", lambda key: 0)  # 0: unknown, nothing refused
+    limit = sysconf("SC_PHYS_PAGES") * sysconf("SC_PAGE_SIZE")
+    if 0 < limit < n_bytes:
+        raise ValueError(
+            f"{name}: expected sizes that fit in memory ({limit / 2**30:.1f} GiB here), "
+            f"got {what}, about {n_bytes / 2**30:.3g} GiB"
+        )
 
 
 def check_choice(name: str, value: Any, choices) -> str:
@@ -128,4 +139,3 @@ def check_choice(name: str, value: Any, choices) -> str:
         accepted = ", ".join(sorted(choices))
         raise fail(name, f"one of: {accepted}", value)
     return value
-

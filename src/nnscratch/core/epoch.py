@@ -35,7 +35,9 @@ class Freezer:
     A member leaves when it diverges (``on_nonfinite="stop"``) or when a callback clears its
     entry of ``run.active`` (early stopping). Its parameters and buffers are copied when it
     leaves and written back after every update, so the population's shared steps never
-    move it.
+    move it. A member that diverges is first rolled back to where it was when the epoch
+    began, its optimizer state (moments, buffers) restarting from zero: nothing it learnt
+    before is lost to the NaN.
     """
 
     def __init__(self, run: Run, state: dict[str, np.ndarray], on_nonfinite: str) -> None:
@@ -43,15 +45,29 @@ class Freezer:
         self.held: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
         self.sync()
 
+    def checkpoint(self) -> None:
+        """Copy every member's state: what a member that diverges returns to."""
+        self.saved = {k: v.copy() for k, v in self.state.items()}
+
     def check(self, bad: np.ndarray) -> None:
-        """Raise, or freeze and flag, the active members where ``bad`` ``(P,)`` is True."""
+        """Roll back, then raise, or freeze and flag, the active members where ``bad`` ``(P,)``."""
         bad = bad & self.run.active
         if bad.any():
+            for k, v in self.state.items():
+                v[bad] = self.saved[k][bad]
+            for moments in self.run.optimizer.state.values():  # {name: (P, ...)}
+                for v in moments.values():
+                    v[bad] = 0
             if self.on_nonfinite == "raise":
                 raise NonFiniteError(np.flatnonzero(bad), self.run.epoch)
             self.run.active &= ~bad
             self.run.history.diverged |= bad
         self.sync()
+
+    def mask(self, logs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A diverged member logs NaN from its divergence on: it no longer trains."""
+        gone = self.run.history.diverged
+        return {k: np.where(gone, np.nan, v) if gone.any() else v for k, v in logs.items()}
 
     def sync(self) -> None:
         """Copy the frozen members' state when the set of frozen members has changed."""
@@ -63,11 +79,10 @@ class Freezer:
 
     def restore(self) -> None:
         """Undo an update for the frozen members: they keep the values they left with."""
-        if self.held is None:
-            return
-        frozen, values = self.held
-        for k, v in self.state.items():
-            v[frozen] = values[k]
+        if self.held is not None:
+            frozen, values = self.held
+            for k, v in self.state.items():
+                v[frozen] = values[k]
 
 
 class NumpyEpoch:

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from nnscratch.core.activations import Activation, get_activation
-from nnscratch.core.callback import History
-from nnscratch.core.checks import check_int, check_range, check_X, fail
+from nnscratch.core.callback import History, NonFiniteError
+from nnscratch.core.checks import check_int, check_memory, check_range, check_X, fail
 from nnscratch.core.engine import compiled_logits
+from nnscratch.core.epoch import finite_members
 from nnscratch.core.init import Initializer, get_initializer
 from nnscratch.core.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer
 from nnscratch.core.losses import Loss, check_sample_weight, get_loss
@@ -91,7 +92,10 @@ class MLP:
         self.loss_fn = get_loss(loss)
         if self.loss_fn.n_outputs not in (None, self.sizes[-1]):
             raise fail("sizes", f"{self.loss_fn.n_outputs} output unit(s) for this loss", sizes)
-        P = self.n_members
+        P = self.n_members  # the sizes must fit before anything is drawn or stacked
+        n_weights = sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:], strict=False))
+        need = 4.0 * P * n_weights * self.dtype.itemsize  # weights, gradients, two moments
+        check_memory("sizes", need, f"{P} network(s) of {n_weights} weights ({self.sizes})")
         self.seeds = member_seeds(seed, P)
         self.init_scale = check_range("init_scale", init_scale, low=0.0, population=P)
         self.l2 = check_range("l2", l2, low=0.0, population=P)
@@ -249,6 +253,10 @@ class MLP:
     def _check_y(self, y, n_samples: int) -> np.ndarray:
         return self.loss_fn.check_targets(y, n_samples, self.n_outputs)
 
+    def _check_data(self, X, y, sample_weight):
+        X = self._check_X(X)
+        return X, self._check_y(y, X.shape[0]), check_sample_weight(sample_weight, X.shape[0])
+
     def _squeeze(self, value: np.ndarray):
         """Drop the population axis of a single network (a scalar comes back as a float)."""
         if self.population is not None:
@@ -263,9 +271,7 @@ class MLP:
         ``training=True`` evaluates the training objective: dropout on, batch statistics
         (and batch norm's running averages updated).
         """
-        X = self._check_X(X)
-        y = self._check_y(y, X.shape[0])
-        w = check_sample_weight(sample_weight, X.shape[0])
+        X, y, w = self._check_data(X, y, sample_weight)
         self.train_mode(training)
         value = self.loss_fn.forward(self.forward(X), y, w)
         self.train_mode(False)
@@ -274,9 +280,7 @@ class MLP:
     def gradients(self, X, y, sample_weight=None, *, training: bool = False):
         """The exact gradient of ``loss(X, y, sample_weight, training=training)``, with the
         keys and shapes of ``params``."""
-        X = self._check_X(X)
-        y = self._check_y(y, X.shape[0])
-        w = check_sample_weight(sample_weight, X.shape[0])
+        X, y, w = self._check_data(X, y, sample_weight)
         self.train_mode(training)
         self.loss_fn.forward(self.forward(X), y, w)
         self.backward(self.loss_fn.backward())
@@ -291,6 +295,9 @@ class MLP:
         :meth:`logits_in_blocks`.
         """
         self.train_mode(False)
+        broken = ~finite_members(self.population_params)
+        if broken.any():  # a prediction from them would look plausible and mean nothing
+            raise NonFiniteError(np.flatnonzero(broken), None)
         fast = compiled_logits(self, X)
         return fast if fast is not None else self.logits_in_blocks(X)
 
@@ -301,8 +308,6 @@ class MLP:
         hidden activations of a large population on a large set stay under ~4 MB.
         """
         rows = max(1, _BLOCK // (self.n_members * max(self.sizes)))  # rows per block
-        if X.shape[0] <= rows:
-            return self.forward(X)
         blocks = [self.forward(X[i : i + rows]) for i in range(0, X.shape[0], rows)]
         return np.concatenate(blocks, axis=1)  # (P,N,K)
 
@@ -322,9 +327,7 @@ class MLP:
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifier) or R^2 (regressor) on ``(X, y)``: float, population ``(P,)``."""
-        X = self._check_X(X)
-        y = self._check_y(y, X.shape[0])
-        w = check_sample_weight(sample_weight, X.shape[0])
+        X, y, w = self._check_data(X, y, sample_weight)
         return self._squeeze(self.loss_fn.score(self._predict_logits(X), y, w))
 
     def fit(self, X, y, **kwargs) -> History:
@@ -365,9 +368,8 @@ class MLP:
         new.loss_fn = copy.copy(self.loss_fn)  # its forward cache is per network
         new.population = int(idx.size)
         new.seeds = [self.seeds[p] for p in idx]
-        new.init_scale = np.broadcast_to(self.init_scale, (self.n_members,))[idx].copy()
         new.width = self.width[idx]
-        for name in ("l2", "l1", "dropout"):
+        for name in ("init_scale", "l2", "l1", "dropout"):
             value = getattr(self, name)
             setattr(new, name, np.broadcast_to(value, (self.n_members,))[idx].copy())
         new.layers = [layer.select(idx) for layer in self.layers]

@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -33,10 +33,9 @@ def _split(net, X, y, w, validation_data, validation_split, seeds):
     if validation_data is not None and fraction:
         raise fail("validation_split", "0 when validation_data is given", validation_split)
     if validation_data is not None:
+        expected = "(X_val, y_val) or (X_val, y_val, w_val)"
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise fail(
-                "validation_data", "(X_val, y_val) or (X_val, y_val, w_val)", validation_data
-            )
+            raise fail("validation_data", expected, validation_data)
         Xv = net._check_X(validation_data[0], name="X_val")
         yv = net.loss_fn.check_targets(validation_data[1], Xv.shape[0], net.n_outputs, "y_val")
         wv = validation_data[2] if len(validation_data) == 3 else None
@@ -103,21 +102,8 @@ def format_epoch(epoch: int, epochs: int, logs: dict[str, np.ndarray]) -> str:
     mean where there are several. What ``verbose=True`` and the command line print."""
     parts = [f"epoch {epoch + 1}/{epochs}"]
     for key, value in logs.items():
-        value = np.asarray(value)
-        parts.append(f"{key} {value.mean():.4f}" + (" (mean)" if value.size > 1 else ""))
+        parts.append(f"{key} {np.mean(value):.4f}" + (" (mean)" if np.size(value) > 1 else ""))
     return "  ".join(parts)
-
-
-@dataclass
-class _Plan:
-    """A checked call of :func:`train`: what the loop needs, decided before it starts."""
-
-    epochs: int
-    optimizer: Optimizer
-    rows: np.ndarray  # (P, N_train) each member's training rows
-    validation: tuple | None  # (X_val, y_val, w_val)
-    shufflers: list[np.random.Generator]  # one per member
-    epoch: NumpyEpoch  # or the compiled epoch, with the same interface
 
 
 def train(
@@ -138,35 +124,34 @@ def train(
     on_nonfinite: str = "raise",
     engine: str = "auto",
 ) -> History:
-    """Train ``net`` in place on ``(X, y)`` and return its :class:`History`.
-
-    Every argument is checked before any work; :meth:`MLP.fit` says what each means.
-    """
+    """Train ``net`` in place and return its :class:`History`; :meth:`MLP.fit` explains."""
     # --- check everything, then decide: rows, streams, the NumPy or the compiled epoch ---
     # fmt: off
     plan = _plan(net, X, y, epochs, batch_size, optimizer, seed, validation_data,
                  validation_split, sample_weight, callbacks, shuffle, on_nonfinite, engine)
     # fmt: on
-    P = net.n_members
-    run = Run(net, plan.optimizer, History(P), plan.epochs, active=np.ones(P, dtype=bool))
-    for cb in callbacks:
+    run = plan.run
+    for cb in callbacks:  # a callback may still refuse the call: nothing has changed yet
         cb.on_train_begin(run)
+    shufflers = plan.begin()  # from here on the call changes the network
     freezer = Freezer(run, net.population_state, on_nonfinite)
 
     with _interruptible(run):  # Ctrl-C: stop after the current batch, keep what is done
-        for epoch in range(plan.epochs):
+        for epoch in range(run.epochs):
             run.epoch = epoch
+            freezer.checkpoint()  # what a member that diverges in this epoch returns to
             # --- shuffle: a fresh permutation of the training rows for every member ---
-            order = plan.epoch.shuffled(plan.rows, plan.shufflers) if shuffle else plan.rows
+            order = plan.epoch.shuffled(plan.rows, shufflers) if shuffle else plan.rows
             # --- the epoch: forward, backward and update, batch by batch ---
             logs = plan.epoch(order, run, freezer)
             # --- evaluate ---
             freezer.check(~finite_members(net.population_params))
             if plan.validation is not None:
                 logs.update(_validation_logs(net, *plan.validation))
+            logs = freezer.mask(logs)
             run.history.append(logs)
             if verbose:
-                print(format_epoch(epoch, plan.epochs, logs), flush=True)
+                print(format_epoch(epoch, run.epochs, logs), flush=True)
             # --- callbacks, then stop? ---
             for cb in callbacks:
                 cb.on_epoch_end(run, epoch, logs)
@@ -192,9 +177,13 @@ def _validation_logs(net, X, y, w) -> dict[str, np.ndarray]:
 
 # fmt: off
 def _plan(net, X, y, epochs, batch_size, optimizer, seed, validation_data, validation_split,
-          sample_weight, callbacks, shuffle, on_nonfinite, engine) -> _Plan:  # train's order
+          sample_weight, callbacks, shuffle, on_nonfinite, engine) -> SimpleNamespace:
     # fmt: on
-    """Check every argument of :func:`train`, then set up its streams and its epoch."""
+    """Check every argument of :func:`train` (in its order) and decide what the loop needs:
+    ``run`` (what callbacks see), each member's training ``rows`` ``(P, N_train)``, the
+    ``validation`` set or None, the ``epoch`` (NumPy or compiled, one interface), and
+    ``begin()``, which makes the changes a call makes to the network and returns each
+    member's shuffle stream; nothing changes before it is called."""
     epochs = check_int("epochs", epochs)
     batch_size = check_int("batch_size", batch_size)
     optimizer = Adam(lr=1e-3) if optimizer is None else optimizer
@@ -207,10 +196,11 @@ def _plan(net, X, y, epochs, batch_size, optimizer, seed, validation_data, valid
     engine = check_choice("engine", engine, set(ENGINES))
     if not isinstance(shuffle, (bool, np.bool_)):
         raise fail("shuffle", "True or False", shuffle)
-    if isinstance(callbacks, Callback) or not all(isinstance(c, Callback) for c in callbacks):
+    listed = isinstance(callbacks, (list, tuple))
+    if not listed or not all(isinstance(c, Callback) for c in callbacks):
         raise fail("callbacks", "a list of nnscratch Callback objects", callbacks)
     P = net.n_members
-    n_fits = getattr(net, "_n_fits", 0) + 1  # counted below, once the call is known valid
+    n_fits = getattr(net, "_n_fits", 0) + 1  # counted by begin(), once the call is known valid
     if seed is None:  # each call draws fresh streams from the network's own seeds
         seeds, call = net.seeds, n_fits
     else:
@@ -223,10 +213,14 @@ def _plan(net, X, y, epochs, batch_size, optimizer, seed, validation_data, valid
         )
     epoch = compiled_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size)
     epoch = epoch or NumpyEpoch(net, X, y, w, optimizer, batch_size, callbacks)
-    # --- every check passed: from here on the call changes the network ---
-    net._n_fits = n_fits  # a call that failed its checks must not shift later streams
-    for layer in net.layers:  # dropout masks: one stream per member, fresh per call
-        if isinstance(layer, Dropout):
-            layer.rngs = [rng_for(s, "dropout", call) for s in seeds]
-    shufflers = [rng_for(s, "shuffle", call) for s in seeds]
-    return _Plan(epochs, optimizer, rows, validation, shufflers, epoch)
+    run = Run(net, optimizer, History(P), epochs, active=np.ones(P, dtype=bool))
+    run.validation = validation is not None
+
+    def begin() -> list[np.random.Generator]:
+        net._n_fits = n_fits  # a refused call must not shift later streams
+        for layer in net.layers:  # dropout masks: one stream per member, fresh per call
+            if isinstance(layer, Dropout):
+                layer.rngs = [rng_for(s, "dropout", call) for s in seeds]
+        return [rng_for(s, "shuffle", call) for s in seeds]
+
+    return SimpleNamespace(run=run, rows=rows, validation=validation, epoch=epoch, begin=begin)
