@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
+import json
 import math
 
 import numpy as np
@@ -13,12 +17,16 @@ from nnscratch import tutorial
 from nnscratch.core.seeding import child
 from nnscratch.data import load_moons
 from nnscratch.experiments import (
+    MAX_TRIALS,
+    METRICS,
     Config,
     TrialRecord,
     betainc,
+    check_trial_count,
     describe,
     expand_grid,
     format_summary,
+    grid_size,
     group_configs,
     group_key,
     load_records,
@@ -354,8 +362,22 @@ def records():
         data=DATA,
         seed=None,
         quiet=True,
-    )  # fresh entropy (a 128-bit int) and diverged NaNs
-    return out
+    )  # fresh entropy (a 128-bit int)
+    # a member that diverges is rolled back, its losses finite: the NaNs come from a trial
+    # that a Ctrl-C kept from running (interrupted, NaN metrics, 0 epochs)
+    nan = math.nan
+    never = dataclasses.replace(
+        out[-1],
+        config_index=4,
+        trial=0,
+        seed_spawn_key=(8,),
+        **dict.fromkeys(METRICS, nan),
+        epochs_run=0,
+        seconds=0.0,
+        diverged=False,
+        interrupted=True,
+    )
+    return [*out, never]
 
 
 def test_records_round_trip_exactly_through_json_and_csv(records, tmp_path):
@@ -445,3 +467,70 @@ def test_progress_bar_only_on_a_terminal_and_not_when_quiet(monkeypatch):
     monkeypatch.setattr("sys.stderr", quiet)
     repeat(TINY, trials=2, data=DATA, seed=0, quiet=True)
     assert quiet.text == ""
+
+
+# --- interrupted trials, undefined statistics, absurd counts -----------------------------------
+
+
+def test_files_without_the_interrupted_field_load_as_not_interrupted(records):
+    """Records saved before ``interrupted`` existed: no key in JSON, no column in CSV."""
+    payload = json.loads(records_to_json(records))
+    for row in payload["records"]:
+        del row["interrupted"]
+    from_json = records_from_json(json.dumps(payload))
+    rows = list(csv.DictReader(io.StringIO(records_to_csv(records))))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, [k for k in rows[0] if k != "interrupted"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: v for k, v in row.items() if k != "interrupted"} for row in rows)
+    old_csv = text.getvalue()
+    assert "interrupted" not in old_csv
+    for back in (from_json, records_from_csv(old_csv)):
+        assert [r.interrupted for r in back] == [False] * len(records)
+        assert [r.test_loss for r in back][:4] == [r.test_loss for r in records][:4]
+    assert records[-1].interrupted  # and a record that has it keeps it (round trip above)
+
+
+def test_summarize_counts_interrupted_trials_apart_and_never_averages_them():
+    records = [
+        _record(0, 0, 0.9),
+        _record(0, 1, 0.7),
+        dataclasses.replace(_record(0, 2, 0.1), interrupted=True),
+        dataclasses.replace(_record(1, 0, 0.5), interrupted=True),
+    ]
+    first, second = summarize(records)
+    assert (first["trials"], first["n"], first["interrupted"], first["diverged"]) == (3, 2, 1, 0)
+    assert first["mean"] == pytest.approx(0.8, abs=1e-15)
+    assert (second["n"], second["interrupted"]) == (0, 1) and math.isnan(second["mean"])
+    text = format_summary([first, second])
+    assert "interrupted" in text.splitlines()[1]  # its own column, when there is one
+    assert "interrupted" not in format_summary(summarize(records[:2]))
+
+
+def test_undefined_statistics_read_n_a_never_nan():
+    one = summarize([_record(0, 0, 0.9)])  # one trial: no spread
+    gone = summarize([_record(0, 0, 0.9, diverged=True), _record(0, 1, 0.8, diverged=True)])
+    for rows in (one, gone):
+        text = format_summary(rows)
+        assert "nan" not in text.lower().replace("n/a", "")
+        assert "n/a" in text and "n/a: undefined" in text
+    assert "0.9" in format_summary(one)  # the mean of one trial is defined
+    assert "n/a" not in format_summary(summarize([_record(0, 0, 0.9), _record(0, 1, 0.8)]))
+    assert json.loads(records_to_json([_record(0, 0, 0.9)]))["summary"][0]["std"] is None
+
+
+def test_absurd_counts_are_refused_before_anything_is_built(monkeypatch):
+    def no_building(*args, **kwargs):
+        raise AssertionError("a seed or a configuration was built before the count was checked")
+
+    monkeypatch.setattr("nnscratch.experiments.runner.child", no_building)
+    monkeypatch.setattr("nnscratch.experiments.runner.expand_grid", no_building)
+    with pytest.raises(ValueError, match=r"^trials: .*at most 1000000 .* = 1000000000$"):
+        repeat(TINY, trials=10**9, data=DATA)
+    grid = {"hidden": range(1, 10**6), "lr": [0.1, 0.2]}  # ranges are counted, not walked
+    with pytest.raises(ValueError, match="got 1999998 configurations x 3 trials = 5999994$"):
+        sweep(grid, trials=3, base=TINY, data=DATA)
+    assert grid_size(grid) == 2 * (10**6 - 1)
+    assert check_trial_count(1000, 1000) == MAX_TRIALS
+    with pytest.raises(ValueError, match="^hidden: expected at most 1000 hidden layers, got 1001$"):
+        Config(hidden=range(1, 1002))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,15 @@ from nnscratch.core.optim import Optimizer, get_optimizer
 
 #: Fields whose values may differ between members of ONE population.
 VECTORISED = ("hidden", "lr", "init_scale", "l2", "dropout")
+
+#: The most networks one run trains (configurations x trials): a count past it is refused,
+#: with the count, before any seed or configuration is built (a typo such as
+#: ``trials=10**9`` would otherwise hang while building them).
+MAX_TRIALS = 10**6
+
+#: The most hidden layers a configuration may have; refused likewise, before the widths are
+#: built. Whether the networks fit in memory the core decides (``MLP`` names its estimate).
+MAX_LAYERS = 1000
 
 
 def make_optimizer(name: str, lr) -> Optimizer:
@@ -81,6 +91,10 @@ class Config:
             hidden = (hidden,)
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
             raise fail("hidden", "an int or a sequence of hidden layer widths", self.hidden)
+        if len(hidden) > MAX_LAYERS:
+            raise ValueError(
+                f"hidden: expected at most {MAX_LAYERS} hidden layers, got {len(hidden)}"
+            )
         hidden = tuple(check_int(f"hidden[{i}]", h) for i, h in enumerate(hidden))
         set_ = object.__setattr__  # the dataclass is frozen: normalise once, here
         set_(self, "hidden", hidden)
@@ -135,6 +149,40 @@ def as_config(config: Config | Mapping[str, Any] | None) -> Config:
     raise fail("config", "a Config or a dict of its fields", config)
 
 
+def _grid_names(grid: Mapping[str, Sequence]) -> list[str]:
+    """The grid's keys, each checked: a ``Config`` field with a non-empty list of values."""
+    if not isinstance(grid, Mapping):
+        raise fail("grid", "a dict mapping Config field names to lists of values", grid)
+    names = list(grid)
+    for name in names:
+        check_choice("grid key", name, set(field_names()))
+        values = grid[name]
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise fail(f"grid[{name!r}]", "a non-empty list of values", values)
+    return names
+
+
+def grid_size(grid: Mapping[str, Sequence]) -> int:
+    """How many configurations ``grid`` gives (the product of its lengths), without building
+    any: what :func:`check_trial_count` is asked before :func:`expand_grid`."""
+    return math.prod(len(grid[name]) for name in _grid_names(grid))
+
+
+def check_trial_count(configs: int, trials: int, name: str = "trials") -> int:
+    """``configs * trials``, the networks a run trains, refused past :data:`MAX_TRIALS`.
+
+    A ``ValueError`` starting with ``name`` gives the count, before anything is built.
+    """
+    total = configs * trials
+    if total > MAX_TRIALS:
+        raise ValueError(
+            f"{name}: expected at most {MAX_TRIALS} networks in all (configurations x trials), "
+            f"got {configs} configuration{'s' if configs != 1 else ''} x {trials} "
+            f"trial{'s' if trials != 1 else ''} = {total}"
+        )
+    return total
+
+
 def expand_grid(
     grid: Mapping[str, Sequence], base: Config | Mapping[str, Any] | None = None
 ) -> list[Config]:
@@ -145,14 +193,7 @@ def expand_grid(
     ``(3, 0.1), (3, 0.01), (4, 0.1), (4, 0.01)``.
     """
     base = as_config(base)
-    if not isinstance(grid, Mapping):
-        raise fail("grid", "a dict mapping Config field names to lists of values", grid)
-    names = list(grid)
-    for name in names:
-        check_choice("grid key", name, set(field_names()))
-        values = grid[name]
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-            raise fail(f"grid[{name!r}]", "a non-empty list of values", values)
+    names = _grid_names(grid)
     return [
         base.replace(**dict(zip(names, combo, strict=True)))
         for combo in itertools.product(*(grid[name] for name in names))

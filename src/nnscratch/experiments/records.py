@@ -2,10 +2,12 @@
 
 A record holds the configuration, where the trial sits in the run (configuration index,
 trial index), the seed that re-creates it (root entropy and spawn key of its
-``SeedSequence``), its final metrics, and whether it diverged. Floats are written with
+``SeedSequence``), its final metrics, and whether it diverged or was interrupted. Floats
+are written with
 Python's shortest round-trip representation, so saving and loading gives back the very
 same numbers. In JSON, NaN is ``null`` and infinities are the strings ``"Infinity"`` and
-``"-Infinity"`` (standard JSON has no non-finite numbers).
+``"-Infinity"`` (standard JSON has no non-finite numbers). Files written before records had
+the ``interrupted`` field still load, as not interrupted.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ class TrialRecord:
     ``train_loss``/``test_loss`` are the mean per-example loss after training (whatever the
     training reduction), the accuracies likewise final. ``seconds`` is the wall time of the
     population the trial trained in, divided evenly among its members. ``diverged`` is True
-    when a training loss became NaN or infinite; such trials are counted, never averaged.
+    when a training loss became NaN or infinite; ``interrupted`` is True when Ctrl-C stopped
+    the run before the trial finished: its metrics are those of the network as it was then,
+    or NaN (with ``epochs_run`` 0 and ``seconds`` 0) for a trial the run never reached. Both
+    kinds are counted, never averaged.
     """
 
     config: Config
@@ -53,6 +58,7 @@ class TrialRecord:
     epochs_run: int
     seconds: float
     diverged: bool
+    interrupted: bool = False
 
     def seed_sequence(self) -> np.random.SeedSequence:
         """The trial's own ``SeedSequence``: pass it as ``seed`` to re-run the trial alone."""
@@ -67,7 +73,7 @@ class TrialRecord:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrialRecord:
-        missing = set(_RECORD_FIELDS) - set(values)
+        missing = set(_RECORD_FIELDS) - set(_OPTIONAL_FIELDS) - set(values)
         if missing:
             raise fail("record", "keys " + ", ".join(_RECORD_FIELDS), sorted(missing))
         return cls(
@@ -78,7 +84,8 @@ class TrialRecord:
             seed_spawn_key=tuple(int(k) for k in values["seed_spawn_key"]),
             **{m: _float(values[m]) for m in (*METRICS, "seconds")},
             epochs_run=int(values["epochs_run"]),
-            diverged=_bool(values["diverged"]),
+            diverged=_bool(values["diverged"], "diverged"),
+            interrupted=_bool(values.get("interrupted", False), "interrupted"),
         )
 
 
@@ -92,7 +99,11 @@ _RECORD_FIELDS = (
     "epochs_run",
     "seconds",
     "diverged",
+    "interrupted",
 )
+
+#: Fields that files written by earlier versions lack, and the value they read as.
+_OPTIONAL_FIELDS = {"interrupted": False}
 
 
 def _float(value) -> float:
@@ -102,14 +113,14 @@ def _float(value) -> float:
     return float(value)
 
 
-def _bool(value) -> bool:
+def _bool(value, name: str) -> bool:
     if isinstance(value, bool):
         return value
     if value in ("True", "true", "1", 1):
         return True
     if value in ("False", "false", "0", 0):
         return False
-    raise fail("diverged", "True or False", value)
+    raise fail(name, "True or False", value)
 
 
 def json_safe(value):
@@ -133,9 +144,10 @@ def summarize(
 ) -> list[dict[str, Any]]:
     """One row per configuration (in order of ``config_index``): statistics of ``metric``.
 
-    Diverged trials are reported in ``diverged`` and left out of every statistic. ``n`` is
-    the number of trials summarised, ``std`` the sample standard deviation (``ddof=1``) and
-    ``ci_low``/``ci_high`` the Student-t ``confidence`` interval of the mean.
+    Diverged and interrupted trials are counted in ``diverged`` and ``interrupted`` and left
+    out of every statistic. ``n`` is the number of trials summarised, ``std`` the sample
+    standard deviation (``ddof=1``) and ``ci_low``/``ci_high`` the Student-t ``confidence``
+    interval of the mean; NaN where undefined (no trial left; fewer than two for the spread).
     """
     if metric not in METRICS:
         raise fail("metric", "one of: " + ", ".join(METRICS), metric)
@@ -145,13 +157,14 @@ def summarize(
     rows = []
     for index in sorted(by_config):
         group = by_config[index]
-        values = [getattr(r, metric) for r in group if not r.diverged]
+        values = [getattr(r, metric) for r in group if not (r.diverged or r.interrupted)]
         row = {
             "config_index": index,
             "config": group[0].config.to_dict(),
             "metric": metric,
             "trials": len(group),
             "diverged": sum(r.diverged for r in group),
+            "interrupted": sum(r.interrupted for r in group),
             "confidence": confidence,
         }
         row.update(describe(values, confidence))
@@ -159,34 +172,66 @@ def summarize(
     return rows
 
 
+#: How a statistic that is undefined (NaN) reads in a table, and why it can be.
+NOT_AVAILABLE = "n/a"
+_NOT_AVAILABLE_NOTE = (
+    "n/a: undefined (the mean needs one trial that finished without diverging, "
+    "the std and the CI two)"
+)
+
+
 def format_summary(summary: Sequence[dict[str, Any]], vary: Sequence[str] | None = None) -> str:
-    """A plain-text table of a summary: the varying config fields, then the statistics."""
+    """A plain-text table of a summary: the varying config fields, then the statistics.
+
+    An undefined statistic reads ``n/a`` (never ``nan``, as if it were a number); the
+    ``interrupted`` column shows when some trial was interrupted.
+    """
     if not summary:
         return "(no trials)"
     if vary is None:  # show the fields that differ between rows, or hidden if none do
         configs = [row["config"] for row in summary]
         vary = [k for k in configs[0] if any(c[k] != configs[0][k] for c in configs)]
         vary = vary or ["hidden"]
+    counts = ["n", "diverged"]
+    if any(row.get("interrupted", 0) for row in summary):
+        counts.append("interrupted")
     level = int(round(100 * summary[0]["confidence"]))
-    head = [*vary, "n", "diverged", "mean", "std", f"{level}% CI", "min", "max"]
+    head = [*vary, *counts, "mean", "std", f"{level}% CI", "min", "max"]
     rows = []
     for row in summary:
-        cells = [_cell(row["config"][k]) for k in vary]
-        cells += [
-            str(row["n"]),
-            str(row["diverged"]),
-            f"{row['mean']:.5g}",
-            f"{row['std']:.5g}",
-            f"[{row['ci_low']:.5g}, {row['ci_high']:.5g}]",
-            f"{row['min']:.5g}",
-            f"{row['max']:.5g}",
-        ]
-        rows.append(cells)
+        interval = NOT_AVAILABLE
+        if not (math.isnan(row["ci_low"]) or math.isnan(row["ci_high"])):
+            interval = f"[{row['ci_low']:.5g}, {row['ci_high']:.5g}]"
+        cells = [_cell(row["config"][k]) for k in vary] + [str(row[k]) for k in counts]
+        cells += [_stat(row["mean"]), _stat(row["std"]), interval]
+        rows.append(cells + [_stat(row["min"]), _stat(row["max"])])
     widths = [max(len(head[j]), *(len(r[j]) for r in rows)) for j in range(len(head))]
     lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    if any(NOT_AVAILABLE in r for r in rows):
+        lines.append(_NOT_AVAILABLE_NOTE)
     metric = summary[0]["metric"]
     return f"{metric} (std: ddof=1; CI: Student t)\n" + "\n".join(lines)
+
+
+def format_progress(records: Sequence[TrialRecord]) -> str | None:
+    """How far an interrupted run got, in one line; ``None`` when no trial was interrupted."""
+    stopped = [r for r in records if r.interrupted]
+    if not stopped:
+        return None
+    configs = {r.config_index for r in records}
+    finished = configs - {r.config_index for r in stopped}
+    furthest = max(stopped, key=lambda r: r.epochs_run)
+    return (
+        f"{len(finished)} of {len(configs)} configuration{'s' if len(configs) != 1 else ''} "
+        f"finished ({len(records) - len(stopped)} of {len(records)} trials); the "
+        f"{len(stopped)} others are marked interrupted (training stopped after "
+        f"{furthest.epochs_run} of {furthest.config.epochs} epochs at most)"
+    )
+
+
+def _stat(value: float) -> str:
+    return NOT_AVAILABLE if math.isnan(value) else f"{value:.5g}"
 
 
 def _cell(value) -> str:
@@ -242,7 +287,9 @@ def _csv_cell(value) -> str:
 
 def records_from_csv(text: str) -> list[TrialRecord]:
     reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or set(reader.fieldnames) != set(_csv_columns()):
+    columns = set(_csv_columns())
+    header = set(reader.fieldnames or ())
+    if reader.fieldnames is None or not (columns - set(_OPTIONAL_FIELDS) <= header <= columns):
         raise fail("CSV header", "the columns " + ", ".join(_csv_columns()), reader.fieldnames)
     types = {f.name: f.type for f in Config.__dataclass_fields__.values()}
     records = []

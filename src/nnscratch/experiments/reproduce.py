@@ -5,7 +5,11 @@ relative name), ``results.json`` and the PNG/GIF figures. The numbers stand besi
 ones the tutorial reported (SEED.md), and our timings beside the tutorial's.
 
 Every file is written atomically, and ``index.html`` last, so a report folder never holds
-a half-written file and an ``index.html`` only exists once everything it shows does.
+a half-written file and an ``index.html`` only exists once everything it shows does: a run
+removes the one a previous run left before it writes anything else. A run stopped by Ctrl-C
+(:class:`~nnscratch.experiments.runner.Interrupted`) or by a failure (``RuntimeError``) still
+writes ``results.json`` with the parts that finished, marked ``"incomplete"``, and no
+``index.html``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 from nnscratch import tutorial
 from nnscratch.core.callback import Callback
 from nnscratch.core.optim import SGD
-from nnscratch.core.seeding import child
+from nnscratch.core.seeding import as_seed_sequence, child
 from nnscratch.experiments.records import json_safe, summarize
 from nnscratch.experiments.report import (
     COMPARISON_HEADER,
@@ -34,7 +38,7 @@ from nnscratch.experiments.report import (
     render_html,
     summary_table,
 )
-from nnscratch.experiments.runner import build_network, sweep
+from nnscratch.experiments.runner import Interrupted, build_network, sweep
 from nnscratch.experiments.stats import describe
 from nnscratch.io.atomic import write_text
 from nnscratch.tutorial import ALPHA, tutorial_config
@@ -110,21 +114,39 @@ def prepare_output(out: str | os.PathLike, name: str = "out") -> Path:
     return out
 
 
+#: The parts of a run, in order: the names of :attr:`_Timer.seconds`.
+PARTS = (
+    "data",
+    "figures",
+    "experiment",
+    "neuralnet_99",
+    "sweep",
+    "sweep_plot",
+    "animation",
+    "report",
+)
+
+
 class _Timer:
     """Wall time of each named part, in order, and a log line as each starts and ends."""
 
     def __init__(self, log: Callable[[str], None]) -> None:
         self.seconds: dict[str, float] = {}
+        self.done: list[str] = []  # the parts that finished
+        self.running = ""  # what the part running now does, as logged
         self.log = log
 
     @contextlib.contextmanager
     def __call__(self, name: str, what: str) -> Iterator[None]:
         self.log(f"{what} ...")
+        self.running = what
         start = time.perf_counter()
         try:
             yield
         finally:  # a failed part keeps its time too, but is not logged as done
             self.seconds[name] = time.perf_counter() - start
+        self.done.append(name)
+        self.running = ""
         self.log(f"{what}: {self.seconds[name]:.2f} s")
 
 
@@ -162,30 +184,51 @@ def reproduce(
 
     Seeds: the 100-trial ``test`` uses child 0 of ``SeedSequence(seed)``, ``NeuralNet(99)``
     child 1, the width sweep child 2, the animated network child 3. ``quick`` scales every
-    call down (for tests); the default is the tutorial's own settings.
+    call down (for tests); the default is the tutorial's own settings. Ctrl-C raises
+    :class:`~nnscratch.experiments.runner.Interrupted` and a failure ``RuntimeError``, each
+    saying where the run stopped, once ``results.json`` holds what finished.
     """
     import nnscratch.plots  # noqa: F401  matplotlib: a missing one fails before any work
 
     s = Settings.quick_settings() if quick else Settings()
+    root = as_seed_sequence(seed)  # checked before the folder is made
     folder = _Folder(prepare_output(out))
+    (folder.out / "index.html").unlink(missing_ok=True)  # back once this run is complete
     timer = _Timer(log or (lambda text: None))
-    root = np.random.SeedSequence(seed)
     total_start = time.perf_counter()
-
-    data = _data_and_figures(folder, timer)  # steps 1, 4, 12
-    results: dict[str, Any] = {
-        "seed": seed,
-        "quick": quick,
-        "experiment": _experiment(s, data, child(root, 0), timer),  # step 9
-        "neuralnet_99": _neuralnet_99(s, data, child(root, 1), timer),  # step 10
-        "sweep": _width_sweep(s, data, child(root, 2), timer, folder, quiet),  # step 11
-        "animation": _animated_network(s, data, child(root, 3), timer, folder),
-        "reported": REPORTED,
-        "files": folder.files,
-        "environment": _environment(),
-    }
+    results: dict[str, Any] = {"seed": seed, "quick": quick}
+    try:
+        data = _data_and_figures(folder, timer)  # steps 1, 4, 12
+        results["experiment"] = _experiment(s, data, child(root, 0), timer)  # step 9
+        results["neuralnet_99"] = _neuralnet_99(s, data, child(root, 1), timer)  # step 10
+        results["sweep"] = _width_sweep(s, data, child(root, 2), timer, quiet)  # step 11
+        _sweep_plot(s, results["sweep"], timer, folder)
+        results["animation"] = _animated_network(s, data, child(root, 3), timer, folder)
+    except (KeyboardInterrupt, Exception) as error:
+        raise _stopped(error, folder, results, timer) from error
+    results.update(reported=REPORTED, files=folder.files, environment=_environment())
     _write_report(folder.out, results, timer, total_start)
     return results
+
+
+def _stopped(error: BaseException, folder: _Folder, results: dict, timer: _Timer):
+    """Save what finished, marked incomplete; the exception that says where the run stopped."""
+    path = folder.out / "results.json"
+    failure = f"{type(error).__name__}: {error}"
+    why = "interrupted" if isinstance(error, KeyboardInterrupt) else f"failed: {failure}"
+    results["incomplete"] = {"during": timer.running, "why": why, "parts_done": timer.done}
+    results.update(reported=REPORTED, files=folder.files, environment=_environment())
+    results["timings"] = dict(timer.seconds)
+    try:
+        write_text(path, json.dumps(json_safe(results), indent=1) + "\n")
+        kept = f"what finished is in {path}, marked incomplete"
+    except OSError as unwritten:
+        kept = f"results.json could not be written ({unwritten.strerror or unwritten})"
+    where = f"{timer.running or 'between parts'} ({len(timer.done)} of {len(PARTS)} parts done)"
+    if isinstance(error, KeyboardInterrupt):
+        detail = f", {error}" if str(error) else ""  # e.g. "after 3 of 100 epochs"
+        return Interrupted(f"during {where}{detail}; {kept}; no index.html")
+    return RuntimeError(f"{where} failed: {failure}; {kept}; no index.html")
 
 
 # --- the tutorial's steps, in its order --------------------------------------------------------
@@ -259,9 +302,7 @@ def _neuralnet_99(s: Settings, data, seed, timer: _Timer) -> dict[str, Any]:
     }
 
 
-def _width_sweep(
-    s: Settings, data, seed, timer: _Timer, folder: _Folder, quiet: bool
-) -> dict[str, Any]:
+def _width_sweep(s: Settings, data, seed, timer: _Timer, quiet: bool) -> dict[str, Any]:
     """Step 11: ``test_class(3, 40, 3)``, every width and trial as one population; per-trial
     accuracies are kept for the confidence band of ``sweep.png``."""
     widths = list(range(s.sweep_min, s.sweep_max))
@@ -278,6 +319,9 @@ def _width_sweep(
             seed=seed,
             quiet=quiet,
         )
+        if any(r.interrupted for r in records):  # Ctrl-C: the sweep has no result to show
+            epochs = max(r.epochs_run for r in records)
+            raise Interrupted(f"after {epochs} of {s.sweep_epochs} epochs")
     summary = summarize(records, "test_accuracy")
     per_trial = np.array([r.test_accuracy for r in records]).reshape(len(widths), -1)  # (W,T)
     result = {
@@ -292,9 +336,12 @@ def _width_sweep(
     }
     top = [m for w, m in zip(widths, result["mean_accuracy"], strict=True) if 30 <= w < 40]
     result["mean_accuracy_30_40"] = float(np.mean(top)) if top else None
+    return result
+
+
+def _sweep_plot(s: Settings, result: dict[str, Any], timer: _Timer, folder: _Folder) -> None:
     with timer("sweep_plot", "sweep plot with its 95% band"):
         folder.save(_sweep_figure(s, result), "sweep.png")
-    return result
 
 
 def _sweep_figure(s: Settings, result: dict[str, Any]):
@@ -339,6 +386,8 @@ def _animated_network(s: Settings, data, seed, timer: _Timer, folder: _Folder) -
             validation_data=(X_test, y_test),
             callbacks=[keep],
         )
+        if keep.history.interrupted:
+            raise Interrupted(f"after {keep.history.epochs} of {s.animation_epochs} epochs")
         fig = plots.plot_decision_boundary(net, X_test, y_test, resolution=150)
         folder.save(fig, "decision_boundary.png")
         folder.save(plots.plot_history(keep.history), "training_curves.png")

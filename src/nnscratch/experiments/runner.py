@@ -11,19 +11,30 @@ Seeds: trial ``t`` of configuration ``c`` (grid order) is the
 child seeds the trial's initialisation and its shuffles, so a trial re-run alone
 (:func:`run_trial` with ``record.seed_sequence()``) gives the same numbers, to float
 tolerance, as it did inside its population.
+
+Ctrl-C stops the whole run: the population in training stops after its current batch (the
+training loop's own handling), and no later population starts. The records still cover
+every trial, in grid order: finished ones as usual, the stopped population's marked
+``interrupted`` with the metrics of the networks as they were, and those of populations never
+started marked ``interrupted`` too, with NaN metrics and ``epochs_run`` 0 (their seeds are
+there to run them later with :func:`run_trial`).
 """
 
 from __future__ import annotations
 
+import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from nnscratch.core.callback import Callback
-from nnscratch.core.checks import check_int, check_labels, check_X, fail
+from nnscratch.core.checks import check_choice, check_int, check_labels, check_X, fail
 from nnscratch.core.network import MLP
 from nnscratch.core.seeding import as_seed_sequence, child
 from nnscratch.core.train import evaluate
@@ -31,12 +42,14 @@ from nnscratch.data import n_classes
 from nnscratch.experiments.config import (
     Config,
     as_config,
+    check_trial_count,
     expand_grid,
+    grid_size,
     group_configs,
     make_loss,
     make_optimizer,
 )
-from nnscratch.experiments.records import TrialRecord
+from nnscratch.experiments.records import METRICS, TrialRecord
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -119,11 +132,19 @@ def _vector_or_scalar(values: Sequence[float]) -> np.ndarray | float:
     return arr if np.any(arr != arr[0]) else float(arr[0])
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run before it finished; the message says where, and what was kept.
+
+    A ``KeyboardInterrupt``, so that code which stops on Ctrl-C stops on it too.
+    """
+
+
 def train_population(
     configs: Sequence[Config],
     seeds: Sequence[np.random.SeedSequence],
     data: Data,
     callbacks: Sequence[Callback] = (),
+    on_interrupt: str = "raise",
 ) -> tuple[MLP, Any, dict[str, np.ndarray]]:
     """Train configurations that share a group as ONE population, member ``p`` = ``configs[p]``.
 
@@ -132,7 +153,13 @@ def train_population(
     weights become NaN or infinite is frozen and flagged ``diverged``. Returns the trained
     network, its History and the final metrics per member (``train_loss``,
     ``train_accuracy``, ``test_loss``, ``test_accuracy``, ``diverged``, each ``(P,)``).
+
+    Ctrl-C stops training after the current batch. ``on_interrupt="raise"`` (the default)
+    then raises :class:`Interrupted`: metrics of a run cut short are not the run's results.
+    ``"return"`` returns as usual, ``history.interrupted`` set and the metrics those of the
+    network as it was.
     """
+    check_choice("on_interrupt", on_interrupt, {"raise", "return"})
     if len(group_configs(configs)) != 1:
         raise fail("configs", "configurations of one group (see group_configs)", configs)
     X_train, X_test, y_train, y_test = data
@@ -150,57 +177,102 @@ def train_population(
             callbacks=list(callbacks),
             on_nonfinite="stop",
         )
+        if history.interrupted and on_interrupt == "raise":
+            raise Interrupted(f"after {history.epochs} of {first.epochs} epochs")
         train = evaluate(net, X_train.astype(net.dtype, copy=False), y_train)
         test = evaluate(net, X_test.astype(net.dtype, copy=False), y_test)
-    # (P,): frozen by the loop for NaN/inf, or a non-finite loss after training
-    diverged = (
-        history.diverged
-        | ~np.all(np.isfinite(history["loss"]), axis=0)
-        | ~np.isfinite(train["loss"])
-    )
+    # (P,): frozen by the loop for NaN/inf, or a non-finite loss after training (a history
+    # stopped by Ctrl-C in its first epoch has no epoch yet)
+    losses = history["loss"] if history.epochs else np.zeros((0, net.n_members))  # (epochs,P)
+    diverged = history.diverged | ~np.all(np.isfinite(losses), axis=0) | ~np.isfinite(train["loss"])
     metrics = {f"train_{k}": v for k, v in train.items()}
     metrics.update({f"test_{k}": v for k, v in test.items()}, diverged=diverged)
     return net, history, metrics
 
 
-def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str):
-    trials = check_int("trials", trials)
+class _CtrlC:
+    """Ctrl-C between populations: the first asks the run to stop, a second stops it at once.
+
+    While a population trains, the training loop's own handler stands in for this one (and
+    puts it back after); the run then learns of a Ctrl-C from the History.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+
+    @contextmanager
+    def installed(self) -> Iterator[_CtrlC]:
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.getsignal(signal.SIGINT) if main else None
+        if previous is not None:  # None: a handler not set from Python; leave it be
+            signal.signal(signal.SIGINT, self)
+        try:
+            yield self
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _record(config, c, t, seed, root, m=None, p=0, epochs=0, seconds=0.0, interrupted=True):
+    """The record of trial ``t`` of configuration ``c``: member ``p`` of a population's
+    metrics ``m``, or, without ``m``, a trial the run never reached (interrupted, NaN)."""
+    metrics = {k: math.nan if m is None else float(m[k][p]) for k in METRICS}
+    return TrialRecord(
+        config=config,
+        config_index=c,
+        trial=t,
+        seed_entropy=int(root.entropy),
+        seed_spawn_key=tuple(seed.spawn_key),
+        **metrics,
+        epochs_run=epochs,
+        seconds=seconds,
+        diverged=False if m is None else bool(m["diverged"][p]),
+        interrupted=interrupted,
+    )
+
+
+def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str, callbacks=()):
+    """Train every group of ``configs`` ``trials`` times; one record per trial, grid order."""
     data = load_data(data)
     root = as_seed_sequence(seed)
-    n = len(configs) * trials
-    seeds = [child(root, i) for i in range(n)]  # trial t of config c: child c * trials + t
+    seeds = [child(root, i) for i in range(len(configs) * trials)]  # config c, trial t: c*T+t
     groups = group_configs(configs)
-    records: list[TrialRecord | None] = [None] * n
+    records: list[TrialRecord | None] = [None] * len(seeds)
     bar = _progress(sum(configs[g[0]].epochs for g in groups), quiet, desc)
-    try:
-        for group in groups:
-            members = [(c, t) for c in group for t in range(trials)]  # (config, trial) per member
-            index = [c * trials + t for c, t in members]
-            start = time.perf_counter()
-            net, history, m = train_population(
-                [configs[c] for c, _ in members],
-                [seeds[i] for i in index],
-                data,
-                callbacks=[_EpochTicker(bar)],
-            )
-            seconds = (time.perf_counter() - start) / len(members)  # group time, split evenly
-            for p, ((c, t), i) in enumerate(zip(members, index, strict=True)):
-                records[i] = TrialRecord(
-                    config=configs[c],
-                    config_index=c,
-                    trial=t,
-                    seed_entropy=int(root.entropy),
-                    seed_spawn_key=tuple(seeds[i].spawn_key),
-                    train_accuracy=float(m["train_accuracy"][p]),
-                    test_accuracy=float(m["test_accuracy"][p]),
-                    train_loss=float(m["train_loss"][p]),
-                    test_loss=float(m["test_loss"][p]),
-                    epochs_run=history.epochs,
-                    seconds=seconds,
-                    diverged=bool(m["diverged"][p]),
+    with _CtrlC().installed() as ctrl_c:
+        try:
+            for group in groups:
+                members = [(c, t) for c in group for t in range(trials)]  # (config, trial)
+                start = time.perf_counter()
+                _, history, m = train_population(
+                    [configs[c] for c, _ in members],
+                    [seeds[c * trials + t] for c, t in members],
+                    data,
+                    callbacks=[_EpochTicker(bar), *callbacks],
+                    on_interrupt="return",
                 )
-    finally:
-        bar.close()
+                seconds = (time.perf_counter() - start) / len(members)  # split evenly
+                for p, (c, t) in enumerate(members):
+                    i = c * trials + t
+                    epochs, stopped = history.epochs, history.interrupted
+                    records[i] = _record(
+                        configs[c], c, t, seeds[i], root, m, p, epochs, seconds, stopped
+                    )
+                if history.interrupted or ctrl_c.pressed:
+                    break
+        except KeyboardInterrupt:  # a second Ctrl-C outside training: stop at once
+            pass
+        finally:
+            bar.close()
+    for i, record in enumerate(records):
+        if record is None:  # a trial the run never reached: interrupted, NaN metrics, 0 epochs
+            c, t = divmod(i, trials)
+            records[i] = _record(configs[c], c, t, seeds[i], root)
     return records
 
 
@@ -210,15 +282,20 @@ def repeat(
     data: str | Sequence | None = None,
     seed=None,
     quiet: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> list[TrialRecord]:
     """``trials`` independent trials of one configuration, trained as ONE population.
 
     ``data`` is a built-in data set name, ``(X_train, X_test, y_train, y_test)``, or
     ``None`` for the tutorial's moons. ``seed``: an int, a ``SeedSequence``, or ``None``
     (fresh entropy, stored in the records). A progress bar shows on stderr when it is a
-    terminal and ``quiet`` is False.
+    terminal and ``quiet`` is False. ``callbacks`` join the training of the population.
+    More than :data:`~nnscratch.experiments.config.MAX_TRIALS` trials are refused before
+    anything is built. Ctrl-C: see the module's docstring (the records mark what it cut).
     """
-    return _run([as_config(config)], trials, data, seed, quiet, "repeat")
+    trials = check_int("trials", trials)
+    check_trial_count(1, trials)
+    return _run([as_config(config)], trials, data, seed, quiet, "repeat", callbacks)
 
 
 def sweep(
@@ -228,6 +305,7 @@ def sweep(
     data: str | Sequence | None = None,
     seed=None,
     quiet: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> list[TrialRecord]:
     """Every point of ``grid`` (field name -> list of values, on top of ``base``) ``trials`` times.
 
@@ -235,8 +313,13 @@ def sweep(
     ``l2``, dropout rate train as one population; the rest split into groups, one
     population each. Records come back in grid order (see
     :func:`~nnscratch.experiments.config.expand_grid`), the trials of each point together.
+    ``callbacks`` join the training of every population. More than
+    :data:`~nnscratch.experiments.config.MAX_TRIALS` networks (points x trials) are refused
+    before any configuration is built. Ctrl-C: see the module's docstring.
     """
-    return _run(expand_grid(grid, base), trials, data, seed, quiet, "sweep")
+    trials = check_int("trials", trials)
+    check_trial_count(grid_size(grid), trials)
+    return _run(expand_grid(grid, base), trials, data, seed, quiet, "sweep", callbacks)
 
 
 def run_trial(
@@ -247,23 +330,12 @@ def run_trial(
     """One trial alone, seeded with the trial's own seed (e.g. ``record.seed_sequence()``).
 
     Gives the record's metrics to float tolerance; ``config_index`` and ``trial`` are 0.
+    Ctrl-C gives the record of the network as it was then, marked ``interrupted``.
     """
     config = as_config(config)
     seq = as_seed_sequence(seed)
     data = load_data(data)
     start = time.perf_counter()
-    _, history, m = train_population([config], [seq], data)
-    return TrialRecord(
-        config=config,
-        config_index=0,
-        trial=0,
-        seed_entropy=int(seq.entropy),
-        seed_spawn_key=tuple(seq.spawn_key),
-        train_accuracy=float(m["train_accuracy"][0]),
-        test_accuracy=float(m["test_accuracy"][0]),
-        train_loss=float(m["train_loss"][0]),
-        test_loss=float(m["test_loss"][0]),
-        epochs_run=history.epochs,
-        seconds=time.perf_counter() - start,
-        diverged=bool(m["diverged"][0]),
-    )
+    _, history, m = train_population([config], [seq], data, on_interrupt="return")
+    seconds = time.perf_counter() - start
+    return _record(config, 0, 0, seq, seq, m, 0, history.epochs, seconds, history.interrupted)

@@ -6,19 +6,21 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from nnscratch.core.checks import fail
+from nnscratch.core.checks import check_choice, fail
 from nnscratch.plots._common import class_color, figure_of, new_figure, style_axes
 
 
-def _vector(name: str, value, n: int | None) -> np.ndarray:
+def _vector(name: str, value, n: int | None, missing: bool = False) -> np.ndarray:
+    """A 1-D float array (of length ``n``) of finite numbers, or NaN where ``missing``."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise fail(name, "a 1-D array of numbers", value) from None
-    expected = "a 1-D array of finite numbers" + (f" of length {n}" if n is not None else "")
+    what = "finite numbers (NaN where undefined)" if missing else "finite numbers"
+    expected = f"a 1-D array of {what}" + (f" of length {n}" if n is not None else "")
     if arr.ndim != 1 or arr.size < 1 or (n is not None and arr.size != n):
         raise fail(name, expected, arr)
-    if not np.all(np.isfinite(arr)):
+    if not np.all(np.isfinite(arr) | (missing & np.isnan(arr))):
         raise fail(name, expected, arr)
     return arr
 
@@ -36,54 +38,29 @@ def plot_sweep(
     title: str | None = None,
     band_label: str = "confidence interval",
     reference_label: str = "reported",
+    missing_label: str = "every trial diverged",
+    xscale: str = "linear",
 ) -> Figure:
     """Mean metric per swept value (a line with markers) and its confidence band.
 
     ``values``, ``mean``, ``ci_low`` and ``ci_high`` are 1-D and of one length; the band is
-    drawn when both bounds are given. ``reference`` is an optional ``(x, y)`` pair of
-    reported values, drawn as separate markers so the two can be compared by eye.
+    drawn when both bounds are given, where both are defined. A NaN ``mean`` is a value with
+    no result (every trial diverged, say): it is drawn as a cross on the bottom edge, named
+    ``missing_label`` in the legend, and the line joins the values that have one. NaN bounds
+    (fewer than two trials) leave a gap in the band. ``reference`` is an optional ``(x, y)``
+    pair of reported values, drawn as separate markers so the two can be compared by eye.
+    ``xscale`` is ``"linear"`` or ``"log"`` (for learning rates, say).
     """
-    x = _vector("values", values, None)
-    m = _vector("mean", mean, x.size)
-    if (ci_low is None) != (ci_high is None):
-        raise fail("ci_low, ci_high", "both bounds or neither", (ci_low, ci_high))
-    if ax is None:
-        fig, ax = new_figure(figsize=(6.5, 4.2))
-    else:
-        fig = figure_of(ax)
+    x, m, band, ref = _checked(values, mean, ci_low, ci_high, reference, xscale)
+    fig, ax = new_figure(figsize=(6.5, 4.2)) if ax is None else (figure_of(ax), ax)
     order = np.argsort(x, kind="stable")  # draw left to right whatever the sweep order
-    color = class_color(0)
-    if ci_low is not None:
-        low = _vector("ci_low", ci_low, x.size)
-        high = _vector("ci_high", ci_high, x.size)
-        if np.any(low > high):
-            raise fail("ci_low", "values no larger than ci_high", low)
-        ax.fill_between(
-            x[order],
-            low[order],
-            high[order],
-            color=color,
-            alpha=0.2,
-            linewidth=0,
-            label=band_label,
-        )
-    ax.plot(
-        x[order],
-        m[order],
-        color=color,
-        marker="o",
-        markersize=4,
-        linewidth=2,
-        label=f"mean {ylabel}",
-    )
-    if reference is not None:
-        if not isinstance(reference, (tuple, list)) or len(reference) != 2:
-            raise fail("reference", "a pair (x, y) of reported values", reference)
-        rx = _vector("reference", reference[0], None)
-        ry = _vector("reference", reference[1], rx.size)
+    x, m = x[order], m[order]
+    if band is not None:
+        _draw_band(ax, x, *(a[order] for a in band), label=band_label)
+    _draw_means(ax, x, m, f"mean {ylabel}", missing_label)
+    if ref is not None:
         ax.plot(
-            rx,
-            ry,
+            *ref,
             linestyle="none",
             marker="D",
             markersize=7,
@@ -93,11 +70,83 @@ def plot_sweep(
             zorder=4,
         )
     style_axes(ax)
+    ax.set_xscale(xscale)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title if title is not None else f"{ylabel} against {xlabel}")
     ax.legend(loc="lower right", frameon=False)
     return fig
+
+
+def _checked(values, mean, ci_low, ci_high, reference, xscale: str):
+    """:func:`plot_sweep`'s arrays, checked: ``x``, ``mean``, the band ``(low, high,
+    defined)`` or None, the reference ``(x, y)`` or None."""
+    x = _vector("values", values, None)
+    m = _vector("mean", mean, x.size, missing=True)
+    if (ci_low is None) != (ci_high is None):
+        raise fail("ci_low, ci_high", "both bounds or neither", (ci_low, ci_high))
+    check_choice("xscale", xscale, {"linear", "log"})
+    if xscale == "log" and np.any(x <= 0):
+        raise fail("values", "values > 0 on a log scale", x)
+    band = None
+    if ci_low is not None:
+        low = _vector("ci_low", ci_low, x.size, missing=True)
+        high = _vector("ci_high", ci_high, x.size, missing=True)
+        defined = np.isfinite(low) & np.isfinite(high)
+        if np.any(low[defined] > high[defined]):
+            raise fail("ci_low", "values no larger than ci_high", low)
+        band = (low, high, defined) if defined.any() else None
+    ref = None
+    if reference is not None:
+        if not isinstance(reference, (tuple, list)) or len(reference) != 2:
+            raise fail("reference", "a pair (x, y) of reported values", reference)
+        rx = _vector("reference", reference[0], None)
+        ref = (rx, _vector("reference", reference[1], rx.size))
+    return x, m, band, ref
+
+
+def _draw_means(ax: Axes, x, m, label: str, missing_label: str) -> None:
+    """The line through the defined means; a cross on the bottom edge where one is NaN."""
+    found = np.isfinite(m)
+    if found.any():
+        ax.plot(
+            x[found],
+            m[found],
+            color=class_color(0),
+            marker="o",
+            markersize=4,
+            linewidth=2,
+            label=label,
+        )
+    if not found.all():
+        edge = np.zeros(np.count_nonzero(~found))
+        # the crosses sit in axes units vertically: widen the x range by hand to hold them
+        ax.update_datalim(np.column_stack([x[~found], edge]), updatey=False)
+        ax.scatter(
+            x[~found],
+            edge,
+            marker="x",
+            s=40,
+            color=class_color(3),
+            transform=ax.get_xaxis_transform(),  # x in data, y in axes units (0: the edge)
+            clip_on=False,
+            zorder=5,
+            label=missing_label,
+        )
+
+
+def _draw_band(ax: Axes, x, low, high, defined, label: str) -> None:
+    """The band between ``low`` and ``high`` ``(C,)``, with gaps where they are undefined."""
+    ax.fill_between(
+        x,
+        np.where(defined, low, 0.0),
+        np.where(defined, high, 0.0),
+        where=defined,
+        color=class_color(0),
+        alpha=0.2,
+        linewidth=0,
+        label=label,
+    )
 
 
 def _field_value(config, field: str) -> float:
@@ -124,26 +173,28 @@ def plot_summary(
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
+    xscale: str = "linear",
 ) -> Figure:
     """:func:`plot_sweep` from summary rows (``nnscratch.experiments.summarize``).
 
     Each row holds ``config`` (the swept ``field`` in it), ``mean``, ``ci_low``, ``ci_high``,
-    ``confidence`` and ``metric``. Rows with no surviving trial (a NaN mean) are left out;
-    the band is drawn when every row has an interval (two or more trials).
+    ``confidence`` and ``metric``. Rows with no surviving trial (a NaN mean) are drawn as
+    missing (see :func:`plot_sweep`), labelled as a sweep whose trials all diverged, or all
+    did not finish (``interrupted``); the band where rows have an interval (two or more
+    trials).
     """
     if isinstance(summary, (str, bytes, dict)) or not hasattr(summary, "__iter__"):
         raise fail("summary", "a list of summary rows (dicts)", summary)
     rows = list(summary)
     if not all(isinstance(row, dict) and "config" in row for row in rows):
         raise fail("summary", "summary rows (dicts with config, mean, ci_low, ci_high)", summary)
-    rows = [row for row in rows if np.isfinite(row.get("mean", np.nan))]
     if not rows:
-        raise fail("summary", "at least one row with a finite mean", summary)
+        raise fail("summary", "at least one summary row", summary)
     values = [_field_value(row["config"], field) for row in rows]
-    mean = [row["mean"] for row in rows]
-    low = np.array([row.get("ci_low", np.nan) for row in rows], dtype=np.float64)
-    high = np.array([row.get("ci_high", np.nan) for row in rows], dtype=np.float64)
-    band = bool(np.all(np.isfinite(low)) and np.all(np.isfinite(high)))
+    mean = [row.get("mean", np.nan) for row in rows]
+    low = [row.get("ci_low", np.nan) for row in rows]
+    high = [row.get("ci_high", np.nan) for row in rows]
+    interrupted = any(row.get("interrupted") and not row.get("n") for row in rows)
     level = rows[0].get("confidence")
     metric = str(rows[0].get("metric", "metric")).replace("_", " ")
     if xlabel is None:
@@ -151,12 +202,16 @@ def plot_summary(
     return plot_sweep(
         values,
         mean,
-        low if band else None,
-        high if band else None,
+        low,
+        high,
         xlabel=xlabel,
         ylabel=ylabel if ylabel is not None else metric,
         ax=ax,
         reference=reference,
         title=title,
         band_label=f"{round(100 * level)}% CI of the mean" if level else "confidence interval",
+        missing_label="no trial left (diverged or interrupted)"
+        if interrupted
+        else "every trial diverged",
+        xscale=xscale,
     )
