@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -231,7 +233,23 @@ BAD = [
     ["experiment", "--out", "records.xml"],
     ["sweep", "--hidden", "3,4", "--lr", "0.1,0.2", "--plot", "s.png"],
     ["frobnicate"],
+    # absurd sizes: counted and refused at once, never built one by one
+    ["experiment", "--trials", "1000000000"],
+    ["sweep", "--lr", "0.1:0.5:1e-300"],
+    ["sweep", "--lr", "1e-300:1e300:1e-300"],
+    ["sweep", "--hidden", "1:1000000000"],
+    ["sweep", "--layers", "1000000000"],
+    ["sweep", "--hidden", "1:1001", "--lr", "0.1:0.2:0.0001", "--trials", "2"],
+    ["sweep", "--hidden", "1:100000", "--trials", "11"],
+    ["train", "--population", "1000000000"],
 ]
+
+ABSURD = {  # each refusal gives the count it refused
+    "experiment --trials 1000000000": "1000000000",
+    "sweep --lr 0.1:0.5:1e-300": "4e+299 values",
+    "sweep --hidden 1:1001 --lr 0.1:0.2:0.0001 --trials 2": "1000000 configurations x 2 trials",
+    "sweep --hidden 1:100000 --trials 11": "99999 configurations x 11 trials = 1099989",
+}
 
 
 @pytest.mark.parametrize("argv", BAD, ids=lambda a: " ".join(a))
@@ -244,6 +262,7 @@ def test_bad_input_one_line_exit_2(capsys, tmp_path, monkeypatch, argv):
     assert len(lines) == 1, err
     assert "error" in lines[0] and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing written
+    assert ABSURD.get(" ".join(argv), "") in lines[0]
 
 
 def test_unwritable_output_paths(capsys, tmp_path):
@@ -281,3 +300,87 @@ def test_the_installed_script_runs():
         [str(script), "sweep", "--hidden", "40:3"], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+# --- failures while running: one line, exit status 1, what was made is kept -----------------
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_sweep_with_a_diverged_configuration_saves_its_records_and_plots_it(capsys, tmp_path):
+    plot, out_file = tmp_path / "sw.png", tmp_path / "sw.csv"
+    code, out, err = run(
+        capsys,
+        *("sweep", "--lr", "0.1,1e6", "--trials", "2", "--epochs", "1", "--quiet"),
+        *("--plot", str(plot), "--out", str(out_file)),
+    )
+    assert code == 0, err
+    records = load_records(out_file)
+    assert [r.diverged for r in records] == [False, False, True, True]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "n/a" in out and "nan" not in out  # the all-diverged row
+
+
+def test_a_plot_that_fails_after_the_records_exits_1_and_says_they_are_saved(
+    capsys, tmp_path, monkeypatch
+):
+    def broken(fig, path, **kwargs):
+        raise ValueError("the renderer broke")
+
+    monkeypatch.setattr("nnscratch.plots.save_figure", broken)
+    out_file = tmp_path / "sw.json"
+    code, out, err = run(
+        capsys,
+        *("sweep", "--hidden", "3,4", "--trials", "2", "--epochs", "1", "--quiet"),
+        *("--plot", str(tmp_path / "sw.png"), "--out", str(out_file)),
+    )
+    assert code == 1
+    line = one_line(err)
+    assert "--plot" in line and "the renderer broke" in line
+    assert f"the records are saved in {str(out_file)!r}" in line
+    assert len(load_records(out_file)) == 4 and "95% CI" in out  # saved and printed first
+
+
+def test_a_diverging_train_exits_1_saying_what_to_do_from_the_command_line(capsys):
+    code, out, err = run(capsys, "train", "--lr", "1e6", "--epochs", "1", "--quiet")
+    assert code == 1 and out == ""
+    line = one_line(err)
+    assert line.startswith("nnscratch train: error: training diverged")
+    assert "--lr" in line and "on_nonfinite" not in line and "Warning" not in err
+
+
+def test_a_full_disk_while_saving_the_records_exits_1(capsys, tmp_path, monkeypatch):
+    def full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("nnscratch.experiments.records.write_text", full)
+    out_file = tmp_path / "r.csv"
+    code, out, err = run(capsys, "experiment", *FAST, "--trials", "2", "--out", str(out_file))
+    assert code == 1
+    line = one_line(err)
+    assert "--out" in line and str(out_file) in line and "No space left on device" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_trial_prints_n_a_in_text_and_null_in_json(capsys):
+    code, out, _ = run(capsys, "experiment", *FAST, "--trials", "1", "--quiet")
+    assert code == 0
+    table = out.split("\n", 1)[1]
+    assert "n/a" in table and "nan" not in table
+    code, out, _ = run(capsys, "experiment", *FAST, "--trials", "1", "--quiet", "--json")
+    row = json.loads(out)["summary"][0]
+    assert row["std"] is None and row["ci_low"] is None and row["mean"] is not None
+
+
+def test_an_unexpected_failure_is_one_line_naming_it(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("results")
+
+    monkeypatch.setattr("nnscratch.experiments.repeat", broken)
+    code, out, err = run(capsys, "experiment", *FAST)
+    assert code == 1 and out == ""
+    assert one_line(err) == "nnscratch experiment: error: KeyError: 'results'"

@@ -171,3 +171,28 @@ def test_importing_experiments_leaves_the_report_alone():
         "& set(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_failing_figure_keeps_what_finished_and_exits_1(tmp_path, capsys, monkeypatch):
+    import nnscratch.experiments.reproduce as reproduce_module
+
+    def broken(s, result):
+        raise ValueError("mean: no finite values to draw")
+
+    monkeypatch.setattr(reproduce_module, "_sweep_figure", broken)
+    out = tmp_path / "r"
+    code = main(["reproduce", "--quick", "--quiet", "--out", str(out)])
+    stdout, err = capsys.readouterr()
+    assert code == 1 and stdout == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("nnscratch reproduce: error: sweep plot with its 95% band")
+    assert "failed: ValueError: mean: no finite values to draw" in lines[0]
+    assert "no index.html" in lines[0]
+    assert not (out / "index.html").exists()
+    results = json.loads((out / "results.json").read_text())
+    assert results["incomplete"]["during"] == "sweep plot with its 95% band"
+    assert results["incomplete"]["parts_done"][-1] == "sweep"
+    assert len(results["sweep"]["accuracies"]) == 3  # the sweep that trained is kept
+    with pytest.raises(RuntimeError, match="failed: ValueError: mean"):  # in the library
+        reproduce(tmp_path / "again", quick=True, quiet=True)

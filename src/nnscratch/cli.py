@@ -6,7 +6,13 @@
     nnscratch sweep --hidden 3:40 ...        a grid of configurations, N trials each
 
 Every command takes ``--seed``, ``--json`` (machine-readable output on stdout) and
-``--quiet``. Bad input prints one line on stderr and exits with status 2.
+``--quiet``. Whatever goes wrong prints one line on stderr, never a traceback, and the exit
+status says what it was: 2 bad input (found before any work), 1 a failure while running
+(a run that diverged, a full disk, a plot that failed), 130 Ctrl-C. A command stopped by
+Ctrl-C or by a failure after training first prints and saves what it has.
+
+Only the standard library is imported here at module level; everything else is imported
+inside :func:`main`, so that a Ctrl-C while it loads ends like any other.
 """
 
 from __future__ import annotations
@@ -14,21 +20,25 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from nnscratch.io.atomic import check_writable
-
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 RECORD_SUFFIXES = (".json", ".csv")
+
+#: Exit statuses.
+BAD_INPUT, FAILED, INTERRUPTED = 2, 1, 130
 
 
 class UsageError(ValueError):
     """Bad command-line input; reported in one line, exit status 2."""
+
+
+class RunFailure(RuntimeError):
+    """A failure while running (after the input was checked); one line, exit status 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,9 +51,11 @@ class _Parser(argparse.ArgumentParser):
 # --- argument types ---------------------------------------------------------------------------
 
 
-def _number(kind: type, minimum: int, open_low: bool = False):
-    """An argparse type: ``kind`` (``int`` or ``float``) >= ``minimum`` (> it if ``open_low``)."""
+def _number(kind: type, minimum: int, open_low: bool = False, maximum: int | None = None):
+    """An argparse type: ``kind`` (``int`` or ``float``) >= ``minimum`` (> it if ``open_low``),
+    and <= ``maximum`` when given."""
     bound = f"{'>' if open_low else '>='} {minimum}"
+    bound += f" and <= {maximum}" if maximum is not None else ""
     noun = "an integer" if kind is int else "a number"
     checked = "an integer" if kind is int else "a finite number"
 
@@ -53,6 +65,7 @@ def _number(kind: type, minimum: int, open_low: bool = False):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text!r}") from None
         in_range = value > minimum if open_low else value >= minimum
+        in_range = in_range and (maximum is None or value <= maximum)
         if not in_range or (kind is float and not math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"expected {checked} {bound}, got {text!r}")
         return value
@@ -82,8 +95,11 @@ def parse_values(text: str, kind: type = int) -> list:
     """Sweep values: ``start:stop[:step]`` (stop excluded, as Python's ``range``) or ``a,b,c``.
 
     ``kind`` is ``int`` or ``float``; every value must be > 0. ``3:40`` gives 3, 4, ..., 39;
-    ``0.1:0.5:0.1`` gives 0.1, 0.2, 0.3, 0.4.
+    ``0.1:0.5:0.1`` gives 0.1, 0.2, 0.3, 0.4. A range is counted before it is built, and one
+    of more than ``MAX_TRIALS`` values (each value is a configuration) is refused.
     """
+    from nnscratch.experiments.config import MAX_TRIALS
+
     what = "integers >= 1" if kind is int else "numbers > 0"
     accepted = f"start:stop[:step] with start < stop, or a comma list (of {what})"
     try:
@@ -95,18 +111,31 @@ def parse_values(text: str, kind: type = int) -> list:
             step = kind(parts[2]) if len(parts) == 3 else kind(1)
             if not (step > 0 and start < stop):
                 raise ValueError
+            count = _range_count(start, stop, step)
+            if count > MAX_TRIALS:
+                many = f"{count:.3g}" if math.isfinite(count) else "too many to count"
+                raise argparse.ArgumentTypeError(
+                    f"expected at most {MAX_TRIALS} values, got {text!r} ({many} values)"
+                )
             if kind is int:
                 values = list(range(start, stop, step))
             else:
-                count = math.ceil((stop - start) / step - 1e-9)  # stop excluded
-                values = [round(start + k * step, 12) for k in range(count)]
+                values = [round(start + k * step, 12) for k in range(int(count))]
         else:
             values = [kind(part) for part in text.split(",")]
-    except ValueError:
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"expected {accepted}, got {text!r}") from None
     if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
         raise argparse.ArgumentTypeError(f"expected {accepted}, got {text!r}")
     return values
+
+
+def _range_count(start, stop, step) -> float:
+    """How many values ``start:stop:step`` gives (stop excluded), counted, not built."""
+    if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int):
+        return len(range(start, stop, step))
+    span = (stop - start) / step  # inf when it overflows: too many either way
+    return float(math.ceil(span - 1e-9)) if math.isfinite(span) else math.inf
 
 
 def _int_values(text: str) -> list[int]:
@@ -218,6 +247,8 @@ def _reproduce_parser(sub) -> None:
 
 
 def _train_parser(sub) -> None:
+    from nnscratch.experiments.config import MAX_TRIALS
+
     p = sub.add_parser(
         "train",
         help="train one network (or a population) and report its accuracy",
@@ -230,7 +261,7 @@ def _train_parser(sub) -> None:
     p.add_argument("--lr", type=_positive_float, default=0.1, help=_LR_HELP)
     p.add_argument(
         "--population",
-        type=_positive_int,
+        type=_number(int, 1, maximum=MAX_TRIALS),
         default=None,
         metavar="N",
         help="train N independent networks at once",
@@ -240,6 +271,8 @@ def _train_parser(sub) -> None:
 
 
 def _experiment_parser(sub) -> None:
+    from nnscratch.experiments.config import MAX_TRIALS
+
     p = sub.add_parser(
         "experiment",
         help="N independent trials of one configuration, summarised",
@@ -249,12 +282,16 @@ def _experiment_parser(sub) -> None:
     _model_options(p)
     p.add_argument("--batch-size", type=_positive_int, default=32, help="(default: 32)")
     p.add_argument("--lr", type=_positive_float, default=0.1, help=_LR_HELP)
-    p.add_argument("--trials", type=_positive_int, default=10, help="(default: 10)")
+    p.add_argument(
+        "--trials", type=_number(int, 1, maximum=MAX_TRIALS), default=10, help="(default: 10)"
+    )
     p.add_argument("--out", metavar="FILE", help="save the records (.json or .csv)")
     _common(p)
 
 
 def _sweep_parser(sub) -> None:
+    from nnscratch.experiments.config import MAX_LAYERS, MAX_TRIALS
+
     p = sub.add_parser(
         "sweep",
         help="a grid of configurations, N trials each",
@@ -271,7 +308,7 @@ def _sweep_parser(sub) -> None:
     )
     p.add_argument(
         "--layers",
-        type=_positive_int,
+        type=_number(int, 1, maximum=MAX_LAYERS),
         default=1,
         help="hidden layers, each of the swept width (default: 1)",
     )
@@ -287,7 +324,9 @@ def _sweep_parser(sub) -> None:
         default=[32],
         help="batch sizes, e.g. 16,32,64 (default: 32)",
     )
-    p.add_argument("--trials", type=_positive_int, default=3, help="(default: 3)")
+    p.add_argument(
+        "--trials", type=_number(int, 1, maximum=MAX_TRIALS), default=3, help="(default: 3)"
+    )
     p.add_argument("--plot", metavar="FILE", help="save the sweep plot (.png/.svg/.pdf)")
     p.add_argument("--out", metavar="FILE", help="save the records (.json or .csv)")
     _common(p)
@@ -298,6 +337,8 @@ def _sweep_parser(sub) -> None:
 
 def _output_path(path: str | None, option: str, suffixes: Sequence[str]) -> Path | None:
     """Check an output file before any work: known suffix, writable place."""
+    from nnscratch.io.atomic import check_writable
+
     if path is None:
         return None
     if Path(path).suffix.lower() not in suffixes:
@@ -346,13 +387,16 @@ def cmd_reproduce(args) -> int:
     from nnscratch.experiments.reproduce import prepare_output, reproduce
 
     prepare_output(args.out, "--out")  # the library's check, in the option's name
-    results = reproduce(
-        args.out,
-        seed=args.seed,
-        quick=args.quick,
-        quiet=args.quiet,
-        log=lambda text: _say(args, text),
-    )
+    try:  # Ctrl-C (Interrupted) or a failure: the exception says where, and what was kept
+        results = reproduce(
+            args.out,
+            seed=args.seed,
+            quick=args.quick,
+            quiet=args.quiet,
+            log=lambda text: _say(args, text),
+        )
+    except RuntimeError as failure:
+        raise RunFailure(str(failure)) from failure
     if args.json:
         _print_json(results)
     else:
@@ -361,54 +405,71 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from nnscratch.core.callback import Callback
+def _diverged(error, args, population: int | None) -> str:
+    """What to do from the command line when training diverged (there is no on_nonfinite)."""
+    who = "the network" if population is None else f"network(s) {error.members} of {population}"
+    return (
+        f"training diverged: {who} got a loss or weights that are not finite in epoch "
+        f"{error.epoch + 1}; try a lower --lr (it was {args.lr:g})"
+    )
+
+
+def _train_network(args):
+    """The network ``train`` asks for, trained: ``(net, config, history, seconds, data)``."""
+    import numpy as np
+
+    from nnscratch.core.callback import Callback, NonFiniteError
     from nnscratch.core.seeding import child
     from nnscratch.core.train import format_epoch
     from nnscratch.data import n_classes
     from nnscratch.experiments.config import make_optimizer
     from nnscratch.experiments.runner import build_network, load_data
 
-    plot = _output_path(args.plot, "--plot", PLOT_SUFFIXES)
     config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
-    X_train, X_test, y_train, y_test = load_data(args.data)
-    if plot is not None and X_train.shape[1] != 2:
+    data = load_data(args.data)
+    X_train, X_test, y_train, y_test = data
+    if args.plot is not None and X_train.shape[1] != 2:
         raise UsageError(
             f"--plot: expected a data set with 2 features, got {args.data!r} with "
             f"{X_train.shape[1]}"
         )
-    K = n_classes(y_train, y_test)
     P = args.population
     seed = np.random.SeedSequence(args.seed)
-    net = build_network(
-        config if P is None else [config] * P,
-        X_train.shape[1],
-        K,
-        seed if P is None else [child(seed, p) for p in range(P)],
-    )
+    seeds = seed if P is None else [child(seed, p) for p in range(P)]
+    K = n_classes(y_train, y_test)
+    net = build_network(config if P is None else [config] * P, X_train.shape[1], K, seeds)
 
     class _Print(Callback):
         def on_epoch_end(self, run, epoch, logs) -> None:
             _say(args, format_epoch(epoch, run.epochs, _test_named(logs)))
 
     start = time.perf_counter()
-    history = net.fit(
-        X_train,
-        y_train,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        optimizer=make_optimizer(config.optimizer, config.lr),
-        validation_data=(X_test, y_test),
-        callbacks=[_Print()],
-    )
-    seconds = time.perf_counter() - start
+    try:  # overflow on the way to a divergence is reported once, below, not as warnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            history = net.fit(
+                X_train,
+                y_train,
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                optimizer=make_optimizer(config.optimizer, config.lr),
+                validation_data=(X_test, y_test),
+                callbacks=[_Print()],
+            )
+    except NonFiniteError as error:
+        raise RunFailure(_diverged(error, args, P)) from None
+    return net, config, history, time.perf_counter() - start, data
+
+
+def cmd_train(args) -> int:
+    import numpy as np
+
+    from nnscratch.experiments.runner import Interrupted
+
+    plot = _output_path(args.plot, "--plot", PLOT_SUFFIXES)
+    net, config, history, seconds, (X_train, X_test, y_train, y_test) = _train_network(args)
     train_acc = np.atleast_1d(net.score(X_train, y_train))  # (P,)
     test_acc = np.atleast_1d(net.score(X_test, y_test))
-    if plot is not None:
-        from nnscratch.plots import plot_decision_boundary, save_figure
-
-        mode = "mean" if P else "grid"
-        save_figure(plot_decision_boundary(net, X_test, y_test, mode=mode), plot)
+    P = args.population
     if args.json:
         single = P is None
         _print_json(
@@ -420,11 +481,11 @@ def cmd_train(args) -> int:
                 "train_accuracy": float(train_acc[0]) if single else train_acc.tolist(),
                 "test_accuracy": float(test_acc[0]) if single else test_acc.tolist(),
                 "history": _test_named(history.to_dict()),
+                "interrupted": history.interrupted,
                 "seconds": seconds,
             }
         )
-        return 0
-    if P is None:
+    elif P is None:
         print(
             f"train accuracy {train_acc[0]:.4f}  test accuracy {test_acc[0]:.4f}  ({seconds:.2f} s)"
         )
@@ -435,16 +496,49 @@ def cmd_train(args) -> int:
             f"ddof=0)  ({seconds:.2f} s)"
         )
     if plot is not None:
-        print(f"decision boundary: {plot}")
+        from nnscratch.plots import plot_decision_boundary
+
+        mode = "mean" if P else "grid"
+        _plot(args, lambda: plot_decision_boundary(net, X_test, y_test, mode=mode), plot, "")
+    if history.interrupted:
+        raise Interrupted(
+            f"after {history.epochs} of {config.epochs} epochs: the accuracies printed are "
+            "those of the network as it was then"
+        )
     return 0
 
 
+def _save(what: str, path: Path, write) -> None:
+    """``write(path)``, a failure to write (a full disk, say) told as one, naming ``what``."""
+    try:
+        write(path)
+    except OSError as error:
+        reason = error.strerror or error
+        raise RunFailure(f"{what}: could not write {str(path)!r}: {reason}") from error
+
+
+def _plot(args, figure, path: Path, kept: str) -> None:
+    """Draw ``figure()`` and save it to ``path``; a failure says what was kept (``kept``)."""
+    from nnscratch.plots import save_figure
+
+    try:
+        save_figure(figure(), path)
+    except Exception as error:  # the plot is drawn last: what came before stays
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise RunFailure(
+            f"--plot: could not draw or save {str(path)!r} ({reason}){kept}"
+        ) from error
+    if not args.json:
+        print(f"plot: {path}")
+
+
 def _report_records(args, records, out: Path | None, vary=None) -> None:
+    """Save the records (first: nothing that trained is lost to what follows), then print."""
     from nnscratch.experiments import format_summary, save_records, summarize
 
-    summary = summarize(records)
     if out is not None:
-        save_records(records, out)
+        _save("--out", out, lambda path: save_records(records, path))
+    summary = summarize(records)
     if args.json:
         _print_json({"records": [r.to_dict() for r in records], "summary": summary})
         return
@@ -455,6 +549,20 @@ def _report_records(args, records, out: Path | None, vary=None) -> None:
         print(f"records: {out}")
 
 
+def _kept(out: Path | None) -> str:
+    """Where the records are, for a message about what came after them."""
+    return f"; the records are saved in {str(out)!r}" if out else "; the records are printed"
+
+
+def _stop_if_interrupted(records, out: Path | None) -> None:
+    from nnscratch.experiments import format_progress
+    from nnscratch.experiments.runner import Interrupted
+
+    progress = format_progress(records)
+    if progress is not None:
+        raise Interrupted(f"with {progress}{_kept(out)}")
+
+
 def cmd_experiment(args) -> int:
     from nnscratch.experiments import repeat
 
@@ -462,51 +570,53 @@ def cmd_experiment(args) -> int:
     config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
     records = repeat(config, trials=args.trials, data=args.data, seed=args.seed, quiet=args.quiet)
     _report_records(args, records, out, vary=["hidden"])
+    _stop_if_interrupted(records, out)
     return 0
 
 
+_AXIS_LABELS = {"hidden": "number of neurons", "lr": "learning rate", "batch_size": "batch size"}
+
+
+def _sweep_figure(records, axis: str):
+    """Mean test accuracy against the swept option; configurations without a result marked."""
+    from nnscratch.experiments import summarize
+    from nnscratch.plots import plot_summary
+
+    summary = summarize(records)
+    for row in summary:  # the swept value alone (hidden: the width of every layer)
+        value = row["config"][axis]
+        row["config"] = {axis: value[0] if axis == "hidden" else value}
+    return plot_summary(
+        summary,
+        field=axis,
+        xlabel=_AXIS_LABELS[axis],
+        ylabel="test accuracy",
+        xscale="log" if axis == "lr" else "linear",
+    )
+
+
 def cmd_sweep(args) -> int:
-    from nnscratch.experiments import summarize, sweep
+    from nnscratch.experiments import check_trial_count, sweep
 
     out = _output_path(args.out, "--out", RECORD_SUFFIXES)
     plot = _output_path(args.plot, "--plot", PLOT_SUFFIXES)
-    grid = {
-        "hidden": [(w,) * args.layers for w in args.hidden],
-        "lr": args.lr,
-        "batch_size": args.batch_size,
-    }
-    axes = [name for name, values in grid.items() if len(values) > 1]
+    options = {"hidden": args.hidden, "lr": args.lr, "batch_size": args.batch_size}
+    axes = [name for name, values in options.items() if len(values) > 1]
     if plot is not None and len(axes) > 1:
         raise UsageError(
             f"--plot: expected one swept option (a single line), got {len(axes)}: {', '.join(axes)}"
         )
+    # counted before the grid is built: --hidden 1:1000000 --layers 1000 would take long
+    check_trial_count(math.prod(len(v) for v in options.values()), args.trials, "--trials")
+    grid = {**options, "hidden": [(w,) * args.layers for w in args.hidden]}
     base = _config(args)
     records = sweep(
         grid, trials=args.trials, base=base, data=args.data, seed=args.seed, quiet=args.quiet
     )
-    if plot is not None:
-        from nnscratch.plots import plot_sweep, save_figure
-
-        axis = axes[0] if axes else "hidden"
-        summary = summarize(records)
-        x = [row["config"][axis] for row in summary]
-        x = [v[0] for v in x] if axis == "hidden" else x
-        band = np.array([[row["ci_low"], row["ci_high"]] for row in summary]).T  # (2,C)
-        band = band if np.all(np.isfinite(band)) else [None, None]
-        labels = {"hidden": "number of neurons", "lr": "learning rate", "batch_size": "batch size"}
-        fig = plot_sweep(
-            x,
-            [row["mean"] for row in summary],
-            band[0],
-            band[1],
-            xlabel=labels[axis],
-            ylabel="test accuracy",
-            band_label=f"95% CI (Student t, {args.trials} trials)",
-        )
-        save_figure(fig, plot)
     _report_records(args, records, out, vary=axes or ["hidden"])
-    if plot is not None and not args.json:
-        print(f"plot: {plot}")
+    if plot is not None:
+        _plot(args, lambda: _sweep_figure(records, axes[0] if axes else "hidden"), plot, _kept(out))
+    _stop_if_interrupted(records, out)
     return 0
 
 
@@ -518,23 +628,50 @@ COMMANDS = {
 }
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 success, 2 bad input)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as done:  # --help, --version, or a usage error already printed
-        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
-    try:
+    """Run the command line; returns the exit status: 0 success, 2 bad input, 1 a failure
+    while running, 130 Ctrl-C. Each error is one line on stderr, never a traceback."""
+    prog = "nnscratch"
+    try:  # everything, the imports of each command too: Ctrl-C may come at any moment
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # --help, --version, or a usage error already printed
+            return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+        prog = f"nnscratch {args.command}"
         return COMMANDS[args.command](args)
-    except ValueError as error:  # bad input found by the library: one line, status 2
-        message = " ".join(str(error).split())
-        print(f"nnscratch {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except OSError as error:  # a file that could not be written after all
+    except KeyboardInterrupt as stop:  # after what the command kept, if it says
+        return _report(prog, "interrupted" + (f" {_one_line(stop)}" if str(stop) else ""))
+    except ValueError as error:  # bad input found by the library, before any work
+        return _report(prog, f"error: {_one_line(error)}", BAD_INPUT)
+    except BrokenPipeError:  # stdout closed early (| head): nothing left to say there
+        _drop_stdout()
+        return _report(prog, "error: the output was closed before it was all written", FAILED)
+    except OSError as error:  # a file that could not be read or written after all
         where = f": {error.filename}" if error.filename else ""
-        print(f"nnscratch {args.command}: error: {error.strerror or error}{where}", file=sys.stderr)
-        return 2
+        return _report(prog, f"error: {error.strerror or error}{where}", FAILED)
+    except RunFailure as error:
+        return _report(prog, f"error: {_one_line(error)}", FAILED)
+    except Exception as error:  # anything else that failed while running: say what it was
+        return _report(prog, f"error: {type(error).__name__}: {_one_line(error)}", FAILED)
+
+
+def _report(prog: str, message: str, status: int = INTERRUPTED) -> int:
+    print(f"{prog}: {message}", file=sys.stderr, flush=True)
+    return status
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so the flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):  # no real stdout (captured, in tests)
+        pass
 
 
 if __name__ == "__main__":
