@@ -173,7 +173,8 @@ def test_cli_experiment_stopped_by_ctrl_c_prints_json_and_exits_130(capsys, monk
     )
     out, err = capsys.readouterr()
     assert code == 130 and err.count("\n") == 1
-    assert "0 of 1 configuration finished" in err and "after 1 of 3 epochs" in err
+    assert "0 of 1 configuration finished (0 of 3 trials)" in err
+    assert "3 trials marked interrupted, trained for at most 1 of 3 epochs" in err
     payload = json.loads(out)
     assert all(r["interrupted"] for r in payload["records"])
     row = payload["summary"][0]

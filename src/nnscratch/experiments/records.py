@@ -224,9 +224,9 @@ def format_progress(records: Sequence[TrialRecord]) -> str | None:
     furthest = max(stopped, key=lambda r: r.epochs_run)
     return (
         f"{len(finished)} of {len(configs)} configuration{'s' if len(configs) != 1 else ''} "
-        f"finished ({len(records) - len(stopped)} of {len(records)} trials); the "
-        f"{len(stopped)} others are marked interrupted (training stopped after "
-        f"{furthest.epochs_run} of {furthest.config.epochs} epochs at most)"
+        f"finished ({len(records) - len(stopped)} of {len(records)} trials); {len(stopped)} "
+        f"trial{'s' if len(stopped) != 1 else ''} marked interrupted, trained for at most "
+        f"{furthest.epochs_run} of {furthest.config.epochs} epochs"
     )
 
 
