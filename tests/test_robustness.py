@@ -193,3 +193,33 @@ def test_a_label_far_above_the_classes_seen_is_refused_as_such():
         T.test(*data, 2, 1, 2, verbose=False)
     assert nns.data.n_classes(np.arange(1500)) == 1500  # many classes, all seen: fine
     assert nns.data.n_classes([0, 5]) == 6  # a few classes missing from a sample: fine
+
+
+def test_the_tutorial_fit_passes_ctrl_c_on_keeping_the_epochs_done(monkeypatch):
+    """T.fit has no callbacks: Ctrl-C is simulated as the loop's handler records it, when
+    the second epoch begins; fit keeps the first epoch in the model and raises."""
+    from nnscratch.core.epoch import Freezer
+
+    checkpoint = Freezer.checkpoint
+
+    def ctrl_c_in_epoch_two(self):
+        self.run.interrupt_requested = self.run.epoch == 1 or self.run.interrupt_requested
+        checkpoint(self)
+
+    monkeypatch.setattr(Freezer, "checkpoint", ctrl_c_in_epoch_two)
+    model = T.init_network(seed=0)
+    before = {k: v.copy() for k, v in model.items()}
+    with pytest.raises(KeyboardInterrupt):
+        T.fit(model, X, Y, batch_size=8, iter_num=5, seed=1)
+    assert not np.array_equal(model["W1"], before["W1"])  # the first epoch is kept
+
+
+def test_networks_deeper_than_the_kernels_take_run_on_numpy():
+    from nnscratch.fast import epoch as fast
+
+    deep = nns.MLP([2] + [3] * fast.MAX_LAYERS + [2], population=8)
+    assert "layers" in (fast.unsupported_network(deep) or "")
+    assert fast.unsupported_network(nns.MLP([2, 3, 2], population=8)) in (
+        None,
+        "numba is not installed",
+    )

@@ -243,7 +243,11 @@ def fit(model: dict, input_data, label, batch_size: int, iter_num: int, *, seed=
     X = check_X(input_data, name="input_data", n_features=net.n_features)
     y = _labels(label, X.shape[0], net.n_outputs)
     seed = np.random.SeedSequence() if seed is None else seed  # None: fresh shuffles
-    net.fit(X, y, epochs=iter_num, batch_size=batch_size, optimizer=SGD(lr=ALPHA), seed=seed)
+    history = net.fit(
+        X, y, epochs=iter_num, batch_size=batch_size, optimizer=SGD(lr=ALPHA), seed=seed
+    )
+    if history.interrupted:  # the epochs done are in the model; the caller stops too
+        raise KeyboardInterrupt
     return model
 
 

@@ -67,6 +67,10 @@ def worthwhile(net, batch_size: int) -> bool:
     return max(batch_size * a * b for a, b in layers) <= SMALL_LAYER
 
 
+#: numba compiles a tuple of arrays (the layers' weights) only up to about 100 entries.
+MAX_LAYERS = 64
+
+
 def unsupported_network(net) -> str | None:
     """Why the kernels cannot run this network's forward pass, or ``None``."""
     if not available():
@@ -77,6 +81,8 @@ def unsupported_network(net) -> str | None:
         return "parameters are not C-contiguous arrays"
     if net.activation.name not in ACTIVATIONS:
         return f"activation {net.activation.name!r} is not compiled"
+    if len(net.dense_layers) > MAX_LAYERS:
+        return f"more than {MAX_LAYERS} layers (numba's kernels take them as one tuple)"
     return None
 
 
