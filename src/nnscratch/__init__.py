@@ -12,72 +12,60 @@ A single network shows plain shapes (``W1: (D, H)``); a population adds a leadin
 axis (``W1: (P, D, H)``).
 """
 
-from nnscratch import data
-from nnscratch.callbacks import (
-    CSVLogger,
-    EarlyStopping,
-    ModelCheckpoint,
-    ProgressBar,
-    TerminateOnNaN,
-)
-from nnscratch.core.activations import Activation, get_activation, register_activation
-from nnscratch.core.callback import Callback, History, NonFiniteError
-from nnscratch.core.init import get_initializer
-from nnscratch.core.losses import (
-    MeanAbsoluteError,
-    MeanSquaredError,
-    SigmoidBinaryCrossEntropy,
-    SoftmaxCrossEntropy,
-    get_loss,
-)
-from nnscratch.core.network import MLP
-from nnscratch.core.optim import (
-    SGD,
-    AdaGrad,
-    Adam,
-    AdamW,
-    Optimizer,
-    RMSprop,
-    clip_grad_norm,
-    get_optimizer,
-)
-from nnscratch.io.weights import load_weights, save_weights
-from nnscratch.schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "data",
-    "MLP",
-    "SGD",
-    "AdaGrad",
-    "Adam",
-    "AdamW",
-    "RMSprop",
-    "clip_grad_norm",
-    "get_optimizer",
-    "CosineAnnealingLR",
-    "ExponentialLR",
-    "ReduceLROnPlateau",
-    "StepLR",
-    "Activation",
-    "Callback",
-    "History",
-    "Optimizer",
-    "SoftmaxCrossEntropy",
-    "SigmoidBinaryCrossEntropy",
-    "MeanSquaredError",
-    "MeanAbsoluteError",
-    "NonFiniteError",
-    "CSVLogger",
-    "EarlyStopping",
-    "ModelCheckpoint",
-    "ProgressBar",
-    "TerminateOnNaN",
-    "load_weights",
-    "save_weights",
-    "get_activation",
-    "get_initializer",
-    "get_loss",
-    "register_activation",
-]
+#: Every public name and the module that defines it. Each is imported on first use (PEP 562),
+#: so ``import nnscratch`` costs almost nothing: the command line starts at once, and a
+#: Ctrl-C while it starts ends in one line instead of a traceback from deep in an import.
+_WHERE = {
+    "MLP": "nnscratch.core.network",
+    "SGD": "nnscratch.core.optim",
+    "AdaGrad": "nnscratch.core.optim",
+    "Adam": "nnscratch.core.optim",
+    "AdamW": "nnscratch.core.optim",
+    "RMSprop": "nnscratch.core.optim",
+    "Optimizer": "nnscratch.core.optim",
+    "clip_grad_norm": "nnscratch.core.optim",
+    "get_optimizer": "nnscratch.core.optim",
+    "CosineAnnealingLR": "nnscratch.schedules",
+    "ExponentialLR": "nnscratch.schedules",
+    "ReduceLROnPlateau": "nnscratch.schedules",
+    "StepLR": "nnscratch.schedules",
+    "Activation": "nnscratch.core.activations",
+    "get_activation": "nnscratch.core.activations",
+    "register_activation": "nnscratch.core.activations",
+    "Callback": "nnscratch.core.callback",
+    "History": "nnscratch.core.callback",
+    "NonFiniteError": "nnscratch.core.callback",
+    "get_initializer": "nnscratch.core.init",
+    "SoftmaxCrossEntropy": "nnscratch.core.losses",
+    "SigmoidBinaryCrossEntropy": "nnscratch.core.losses",
+    "MeanSquaredError": "nnscratch.core.losses",
+    "MeanAbsoluteError": "nnscratch.core.losses",
+    "get_loss": "nnscratch.core.losses",
+    "CSVLogger": "nnscratch.callbacks",
+    "EarlyStopping": "nnscratch.callbacks",
+    "ModelCheckpoint": "nnscratch.callbacks",
+    "ProgressBar": "nnscratch.callbacks",
+    "TerminateOnNaN": "nnscratch.callbacks",
+    "load_weights": "nnscratch.io.weights",
+    "save_weights": "nnscratch.io.weights",
+}
+
+__all__ = ["data", *_WHERE]
+
+
+def __getattr__(name: str):
+    if name == "data":  # the subpackage, as nnscratch.data
+        return importlib.import_module("nnscratch.data")
+    if name not in _WHERE:
+        raise AttributeError(f"module 'nnscratch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value  # found once, then an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -109,10 +109,8 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> np.
     arr = np.asarray(y)
     if arr.ndim != 1 or arr.shape[0] != n_samples:
         raise fail(name, f"a 1-D array of {n_samples} labels (one per row of X)", arr)
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise fail(name, f"integer class indices 0..{n_classes - 1}", arr)
-    elif arr.dtype.kind not in "iub":
+    whole = arr.dtype.kind == "f" and np.all(np.isfinite(arr) & (arr == np.round(arr)))
+    if arr.dtype.kind not in "iub" and not whole:
         raise fail(name, f"integer class indices 0..{n_classes - 1}", arr)
     if arr.size and (arr.min() < 0 or arr.max() >= n_classes):  # before a cast can wrap
         raise ValueError(

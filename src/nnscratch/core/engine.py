@@ -11,13 +11,12 @@ import numpy as np
 
 from nnscratch.core.checks import fail
 
-#: ``train(engine=...)``: ``"numpy"`` the loop of :mod:`nnscratch.core.epoch`; ``"numba"`` the
-#: compiled epoch (an error where it does not apply); ``"auto"`` compiled where it applies.
-ENGINES = ("auto", "numpy", "numba")
-
 
 def compiled_epoch(engine: str, net, X, y, w, optimizer, callbacks, batch_size: int):
     """The compiled epoch for this run, or ``None`` for the NumPy one.
+
+    ``engine``: ``"numpy"`` the loop of :mod:`nnscratch.core.epoch`; ``"numba"`` the compiled
+    epoch (an error where it does not apply); ``"auto"`` compiled where it applies.
 
     It has the interface of :class:`nnscratch.core.epoch.NumpyEpoch` and gives the same
     results to rounding. ``"auto"`` takes it where numba is installed, the run is one it

@@ -7,9 +7,20 @@ to the tutorial nnscratch grows out of (see ``nnscratch.tutorial``).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # --- softmax family ----------------------------------------------------------------------
+
+
+def row_max(z: np.ndarray) -> np.ndarray:
+    """``z.max(axis=-1, keepdims=True)``, as ``K - 1`` element-wise maxima of columns when
+    there are few classes: ``max`` runs one tiny reduction per row, and for 100 members' 10
+    rows of 2 logits that is several times slower (``benchmarks/tricks.py`` measures it)."""
+    if z.shape[-1] > 16:
+        return z.max(axis=-1, keepdims=True)
+    return functools.reduce(np.maximum, [z[..., k : k + 1] for k in range(z.shape[-1])])
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -18,14 +29,14 @@ def softmax(z: np.ndarray) -> np.ndarray:
     Subtracting the row maximum first, eq. (2), changes nothing mathematically and keeps
     ``exp`` from overflowing.
     """
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e = np.exp(z - row_max(z))
     e /= e.sum(axis=-1, keepdims=True)
     return e
 
 
 def logsumexp(z: np.ndarray) -> np.ndarray:
     """``log(sum_k exp(z_k))`` over the last axis, stable for large ``z``; keeps the axis."""
-    m = z.max(axis=-1, keepdims=True)
+    m = row_max(z)
     return m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
@@ -40,9 +51,14 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     ``logits`` is ``(..., K)``; ``y`` holds integer class indices ``(...)`` (or fewer leading
     axes, broadcast: labels ``(N,)`` shared by every member's ``(P, N, K)``). Returns ``(...)``.
     """
-    y = np.broadcast_to(y, logits.shape[:-1])
-    picked = np.take_along_axis(logits, y[..., None], axis=-1)[..., 0]
-    return logsumexp(logits)[..., 0] - picked
+    return nll(log_softmax(logits), y)
+
+
+def nll(log_p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``-log_p[y]`` per row: the second half of :func:`cross_entropy`, for a caller that
+    keeps the log-probabilities (the training loss needs ``softmax(z) = exp(log_p)`` too)."""
+    y = np.broadcast_to(y, log_p.shape[:-1])
+    return -np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]
 
 
 def soft_cross_entropy(logits: np.ndarray, target: np.ndarray) -> np.ndarray:

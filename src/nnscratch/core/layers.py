@@ -81,7 +81,8 @@ class Dense(Layer):
             dW += self.l2 * W
         if self.l1 is not None:
             dW += self.l1 * np.sign(W)
-        db = dy.sum(axis=-2)  # (P,N,H) -> (P,H): column sums
+        # db = dy.sum(axis=-2), as a product with ones: faster for small N (benchmarks/tricks.py)
+        db = (np.ones((1, dy.shape[-2]), dtype=dy.dtype) @ dy)[:, 0]  # (1,N) @ (P,N,H) -> (P,H)
         self.grads = {"W": dW, "b": db}
         if not self.input_grad:
             return None

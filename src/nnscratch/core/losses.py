@@ -133,8 +133,9 @@ class SoftmaxCrossEntropy(Loss):
         labels = target.dtype.kind in "iub"  # integer labels, else probability rows
         cw, norm = self.class_weight, None
         if labels and not self.label_smoothing and cw is None:  # the tutorial's case
-            self._cache = (z, target, None)
-            return self._reduce(F.cross_entropy(z, target), sample_weight)  # eq. (9)
+            log_p = F.log_softmax(z)  # stable; never log(softmax(z))
+            self._cache = (np.exp(log_p), target, None)  # softmax(z), for backward
+            return self._reduce(F.nll(log_p, target), sample_weight)  # eq. (9): cross_entropy
         t = F.one_hot(target, K, dtype=z.dtype) if labels else target.astype(z.dtype)
         if self.label_smoothing:
             t = (1.0 - self.label_smoothing) * t + self.label_smoothing / K
@@ -145,14 +146,13 @@ class SoftmaxCrossEntropy(Loss):
             norm = np.broadcast_to(w, z.shape[:-1]).sum(axis=-1)  # (P,)
             if sample_weight is None:
                 sample_weight = np.ones(z.shape[-2], dtype=z.dtype)  # rows carry c already
-        self._cache = (z, None, t)
+        self._cache = (F.softmax(z), None, t)
         return self._reduce(F.soft_cross_entropy(z, t), sample_weight, norm)  # eq. (9), (P,)
 
     def backward(self):
-        z, labels, t = self._cache
-        p = F.softmax(z)  # (P,N,K)
+        p, labels, t = self._cache  # p = softmax(z), (P,N,K)
         if t is None:
-            dz = p - F.one_hot(labels, z.shape[-1], dtype=z.dtype)  # eq. (14): Z2 - Y
+            dz = p - F.one_hot(labels, p.shape[-1], dtype=p.dtype)  # eq. (14): Z2 - Y
         elif self.class_weight is not None:
             dz = t.sum(axis=-1, keepdims=True) * p - t  # (sum_k c_k t_k) p - c t
         else:

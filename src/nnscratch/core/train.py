@@ -18,7 +18,7 @@ import numpy as np
 
 from nnscratch.core.callback import Callback, History, Run
 from nnscratch.core.checks import check_choice, check_int, check_range, fail
-from nnscratch.core.engine import ENGINES, compiled_epoch
+from nnscratch.core.engine import compiled_epoch
 from nnscratch.core.epoch import Freezer, NumpyEpoch, finite_members
 from nnscratch.core.layers import BatchNorm, Dropout
 from nnscratch.core.losses import check_sample_weight
@@ -87,7 +87,7 @@ def evaluate(net, X, y, sample_weight=None) -> dict[str, np.ndarray]:
     ``X`` is ``(N, D)`` shared by every member, or ``(P, N, D)`` one set per member.
     """
     net.train_mode(False)
-    z = net.forward(X) if X.ndim == 3 else net.logits_in_blocks(X)  # (P,N,K)
+    z = net.forward(X) if X.ndim == 3 else net._predict_logits(X)  # (P,N,K), compiled or not
     loss = net.loss_fn.forward(z, y, sample_weight)  # (P,)
     if net.loss_fn.reduction == "sum":  # per example, on the scale of a mean
         loss = loss / (z.shape[-2] if sample_weight is None else sample_weight.sum(axis=-1))
@@ -193,7 +193,7 @@ def _plan(net, X, y, epochs, batch_size, optimizer, seed, validation_data, valid
     y = net._check_y(y, X.shape[0])
     w = check_sample_weight(sample_weight, X.shape[0])
     check_choice("on_nonfinite", on_nonfinite, {"raise", "stop"})
-    engine = check_choice("engine", engine, set(ENGINES))
+    engine = check_choice("engine", engine, {"auto", "numpy", "numba"})
     if not isinstance(shuffle, (bool, np.bool_)):
         raise fail("shuffle", "True or False", shuffle)
     listed = isinstance(callbacks, (list, tuple))
