@@ -360,7 +360,7 @@ def _nnscratch_numpy(name, X, y, Xt, yt, seed):
     """The tutorial's networks built on ``nns.MLP`` directly, trained with ``engine="numpy"``
     (the NumPy training loop even where a compiled path exists)."""
     import nnscratch as nns
-    from nnscratch.tutorial import tutorial_network
+    from nnscratch.tutorial import ALPHA, tutorial_network
 
     def tutorial_net(hidden, population=None, width=None):
         return tutorial_network(2, hidden, 2, seed=seed, population=population, width=width)
@@ -373,7 +373,7 @@ def _nnscratch_numpy(name, X, y, Xt, yt, seed):
             W5_LR,
         )
     elif name == "W1":
-        make, epochs, batch, lr = (lambda: tutorial_net(64, population=100)), 10, 10, 1e-4
+        make, epochs, batch, lr = (lambda: tutorial_net(64, population=100)), 10, 10, ALPHA
     elif name == "W2":
         make, epochs, batch, lr = (
             (
@@ -383,10 +383,10 @@ def _nnscratch_numpy(name, X, y, Xt, yt, seed):
             ),
             100,
             10,
-            1e-4,
+            ALPHA,
         )
     elif name == "W3":
-        make, epochs, batch, lr = (lambda: tutorial_net(64)), 100, 10, 1e-4
+        make, epochs, batch, lr = (lambda: tutorial_net(64)), 100, 10, ALPHA
     else:
         raise ValueError(f"nnscratch-numpy does not run {name}")
 

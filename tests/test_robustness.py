@@ -223,3 +223,24 @@ def test_networks_deeper_than_the_kernels_take_run_on_numpy():
         None,
         "numba is not installed",
     )
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("records", [None, 5, "records.json", [None], [{"trial": 0}]])
+def test_summarize_names_what_it_wants(records):
+    from nnscratch.experiments import summarize
+
+    with pytest.raises(ValueError, match=r"^records: expected a list of TrialRecord"):
+        summarize(records)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_load_records_of_a_binary_file_names_the_path(tmp_path, suffix):
+    from nnscratch.experiments import load_records
+
+    path = tmp_path / f"records{suffix}"
+    path.write_bytes(b"\x00\xff\xfe\x80 not text")
+    with pytest.raises(ValueError, match=rf"^path: expected a {suffix[1:].upper()} file of"):
+        load_records(path)

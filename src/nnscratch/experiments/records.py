@@ -149,6 +149,10 @@ def summarize(
     standard deviation (``ddof=1``) and ``ci_low``/``ci_high`` the Student-t ``confidence``
     interval of the mean; NaN where undefined (no trial left; fewer than two for the spread).
     """
+    if not isinstance(records, (list, tuple)) or not all(
+        isinstance(r, TrialRecord) for r in records
+    ):
+        raise fail("records", "a list of TrialRecord (from repeat, sweep or load_records)", records)
     if metric not in METRICS:
         raise fail("metric", "one of: " + ", ".join(METRICS), metric)
     by_config: dict[int, list[TrialRecord]] = {}
@@ -329,7 +333,14 @@ def load_records(path: str | os.PathLike) -> list[TrialRecord]:
     """Read records written by :func:`save_records`."""
     path = Path(path)
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8")
+    if suffix not in (".json", ".csv"):
+        raise fail("path", "a file name ending in .json or .csv", str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise fail(
+            "path", f"a {suffix[1:].upper()} file of records (UTF-8 text)", str(path)
+        ) from None
     if suffix == ".json":
         return records_from_json(text)
     if suffix == ".csv":
