@@ -244,3 +244,12 @@ def test_load_records_of_a_binary_file_names_the_path(tmp_path, suffix):
     path.write_bytes(b"\x00\xff\xfe\x80 not text")
     with pytest.raises(ValueError, match=rf"^path: expected a {suffix[1:].upper()} file of"):
         load_records(path)
+
+
+def test_a_decision_boundary_grid_that_does_not_fit_is_refused():
+    from nnscratch.plots import plot_decision_boundary, probability_grid
+
+    net = nns.MLP([2, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"^resolution: expected sizes that fit in memory"):
+        plot_decision_boundary(net, X, Y, resolution=10**6)
+    assert probability_grid(net, X, resolution=3)[2].shape == (1, 3, 3, 2)

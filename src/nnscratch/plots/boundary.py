@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from nnscratch.core.checks import check_choice, check_int, check_range, fail
+from nnscratch.core.checks import check_choice, check_int, check_memory, check_range, fail
 from nnscratch.plots._common import (
     check_points,
     check_xy,
@@ -71,6 +71,9 @@ def probability_grid(net, X, resolution: int = 200, pad: float = 0.1):
     """
     check_network(net)
     resolution = check_int("resolution", resolution, minimum=2)
+    # the grid, its points and every member's probabilities on them, in float64
+    need = 8.0 * resolution**2 * (4 + net.n_members * net.n_outputs)
+    check_memory("resolution", need, f"{resolution} x {resolution} points")
     pad = check_range("pad", pad, low=0.0)
     X = check_points(X)
     low, high = X.min(axis=0), X.max(axis=0)  # (2,)
