@@ -45,7 +45,7 @@ from nnscratch.core.seeding import as_seed_sequence, child, member_seeds
 from nnscratch.data import load_moons as _load_moons
 from nnscratch.data import n_classes
 from nnscratch.experiments.config import Config
-from nnscratch.experiments.runner import train_population
+from nnscratch.experiments.runner import build_network
 
 __all__ = [
     "NeuralNet",
@@ -254,9 +254,10 @@ def fit(model: dict, input_data, label, batch_size: int, iter_num: int, *, seed=
 def _population_accuracy(
     train_data, train_label, test_data, test_label, batch_size, iter_num, widths, seed
 ) -> np.ndarray:
-    """Train one tutorial network per entry of ``widths`` as ONE population, on the runner of
-    :mod:`nnscratch.experiments` (member ``p`` seeded ``SeedSequence(seed).spawn(P)[p]``);
-    the test accuracy of each, ``(P,)``."""
+    """Train one tutorial network per entry of ``widths`` as ONE population, built by the
+    runner of :mod:`nnscratch.experiments` (member ``p`` seeded
+    ``SeedSequence(seed).spawn(P)[p]``, as the runner seeds trials); the test accuracy of
+    each, ``(P,)``. Ctrl-C stops it after the current batch and is passed on."""
     X = check_X(train_data, name="train_data")
     X_test = check_X(test_data, name="test_data", n_features=X.shape[1])
     K = n_classes(train_label, test_label, name="train_label")
@@ -265,10 +266,13 @@ def _population_accuracy(
     batch_size = check_int("batch_size", batch_size)
     iter_num = check_int("iter_num", iter_num)
     root = as_seed_sequence(seed)
-    configs = [tutorial_config(iter_num, batch_size, int(w)) for w in widths]
-    seeds = [child(root, p) for p in range(len(configs))]
-    _, _, metrics = train_population(configs, seeds, (X, X_test, y, y_test))
-    return metrics["test_accuracy"]
+    config = {w: tutorial_config(iter_num, batch_size, int(w)) for w in set(widths)}
+    seeds = [child(root, p) for p in range(len(widths))]
+    net = build_network([config[w] for w in widths], X.shape[1], K, seeds)
+    history = net.fit(X, y, epochs=iter_num, batch_size=batch_size, optimizer=SGD(lr=ALPHA))
+    if history.interrupted:  # accuracies of a run cut short are not its results
+        raise KeyboardInterrupt
+    return net.score(X_test, y_test)
 
 
 def test(
