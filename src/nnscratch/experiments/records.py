@@ -26,7 +26,7 @@ import numpy as np
 
 from nnscratch.core.checks import fail
 from nnscratch.experiments.config import Config, field_names
-from nnscratch.experiments.stats import describe
+from nnscratch.experiments.stats import bootstrap_interval, describe
 from nnscratch.io.atomic import write_text
 
 #: Metrics a record carries, in column order.
@@ -147,7 +147,10 @@ def summarize(
     Diverged and interrupted trials are counted in ``diverged`` and ``interrupted`` and left
     out of every statistic. ``n`` is the number of trials summarised, ``std`` the sample
     standard deviation (``ddof=1``) and ``ci_low``/``ci_high`` the Student-t ``confidence``
-    interval of the mean; NaN where undefined (no trial left; fewer than two for the spread).
+    interval of the mean for a loss, the percentile bootstrap interval over trials for an
+    accuracy (:func:`~nnscratch.experiments.stats.bootstrap_interval`: it stays in the
+    metric's range, where a t interval on a few trials does not); ``ci_method`` names which.
+    NaN where undefined (no trial left; fewer than two for the spread and the interval).
     """
     if not isinstance(records, (list, tuple)) or not all(
         isinstance(r, TrialRecord) for r in records
@@ -172,8 +175,17 @@ def summarize(
             "confidence": confidence,
         }
         row.update(describe(values, confidence))
+        if metric in BOUNDED_METRICS:  # an accuracy: an interval that stays in [0, 1]
+            row["ci_low"], row["ci_high"] = bootstrap_interval(values, confidence, seed=index)
+        row["ci_method"] = CI_METHODS[metric in BOUNDED_METRICS]
         rows.append(row)
     return rows
+
+
+#: Metrics bounded to [0, 1], summarised with a percentile bootstrap interval.
+BOUNDED_METRICS = ("train_accuracy", "test_accuracy")
+#: The interval's name, by whether the metric is bounded.
+CI_METHODS = {False: "Student t", True: "percentile bootstrap"}
 
 
 #: How a statistic that is undefined (NaN) reads in a table, and why it can be.
@@ -203,7 +215,7 @@ def format_summary(summary: Sequence[dict[str, Any]], vary: Sequence[str] | None
     head = [*vary, *counts, "mean", "std", f"{level}% CI", "min", "max"]
     rows = []
     for row in summary:
-        interval = NOT_AVAILABLE
+        interval = f"{NOT_AVAILABLE}, {row['n']} trial" if row["n"] == 1 else NOT_AVAILABLE
         if not (math.isnan(row["ci_low"]) or math.isnan(row["ci_high"])):
             interval = f"[{row['ci_low']:.5g}, {row['ci_high']:.5g}]"
         cells = [_cell(row["config"][k]) for k in vary] + [str(row[k]) for k in counts]
@@ -215,7 +227,8 @@ def format_summary(summary: Sequence[dict[str, Any]], vary: Sequence[str] | None
     if any(NOT_AVAILABLE in r for r in rows):
         lines.append(_NOT_AVAILABLE_NOTE)
     metric = summary[0]["metric"]
-    return f"{metric} (std: ddof=1; CI: Student t)\n" + "\n".join(lines)
+    method = summary[0].get("ci_method", "Student t")
+    return f"{metric} (std: ddof=1; CI: {method})\n" + "\n".join(lines)
 
 
 def format_progress(records: Sequence[TrialRecord]) -> str | None:
