@@ -253,3 +253,20 @@ def test_a_decision_boundary_grid_that_does_not_fit_is_refused():
     with pytest.raises(ValueError, match=r"^resolution: expected sizes that fit in memory"):
         plot_decision_boundary(net, X, Y, resolution=10**6)
     assert probability_grid(net, X, resolution=3)[2].shape == (1, 3, 3, 2)
+
+
+def test_training_batches_that_do_not_fit_are_refused_before_any_change():
+    # the weights fit (40k of them); a batch of 10**6 rows through 10**4 units does not
+    X = np.zeros((10**6, 2))
+    y = np.arange(10**6) % 2
+    net = nns.MLP([2, 10**4, 2], seed=0)
+    before = {k: v.copy() for k, v in net.population_state.items()}
+    with pytest.raises(
+        ValueError,
+        match=r"^batch_size: expected sizes that fit in memory .*"
+        r"on batches of 1000000 of 1000000 rows, about \d+ GiB$",
+    ):
+        net.fit(X, y, batch_size=10**6, epochs=1)
+    assert getattr(net, "_n_fits", 0) == 0
+    for key, value in net.population_state.items():
+        np.testing.assert_array_equal(value, before[key])

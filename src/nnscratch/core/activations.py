@@ -110,10 +110,8 @@ def register_activation(name: str, f, grad, *, overwrite: bool = False) -> Activ
     except TypeError:  # a grad(a) of one argument, say: named here, not deep in the check
         raise fail("f, grad", "f(a) and grad(a, h), h = f(a), taking arrays", (f, grad)) from None
     if not np.isfinite(gap) or gap > 1e-4:
-        raise ValueError(
-            f"grad: expected the derivative of f (central differences agree to 1e-4), "
-            f"got a largest relative gap of {gap:.3g}"
-        )
+        expected = "the derivative of f (central differences agree to 1e-4)"
+        raise fail("grad", expected, f"a largest relative gap of {gap:.3g}", described=True)
     act = Activation(name, f, grad)
     _REGISTRY[name] = act
     return act

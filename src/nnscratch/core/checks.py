@@ -20,9 +20,13 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def fail(name: str, expected: str, got: Any) -> ValueError:
-    """Build the package's standard error: ``name: expected ..., got ...``."""
-    return ValueError(f"{name}: expected {expected}, got {_describe(got)}")
+def fail(name: str, expected: str, got: Any, described: bool = False) -> ValueError:
+    """Build the package's standard error: ``name: expected ..., got ...``.
+
+    ``got`` is the value given, described here, or (``described=True``) words already
+    saying what was given ("values from 0 to 9").
+    """
+    return ValueError(f"{name}: expected {expected}, got {got if described else _describe(got)}")
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -97,10 +101,8 @@ def check_X(X: Any, name: str = "X", n_features: int | None = None, dtype=None) 
         raise fail(name, f"{n_features} features (columns)", arr)
     if not all_finite(arr):
         bad = int(np.count_nonzero(~np.isfinite(arr)))
-        raise ValueError(
-            f"{name}: expected finite values, got {bad} NaN or infinite value(s) "
-            f"in an array of shape {arr.shape}"
-        )
+        got = f"{bad} NaN or infinite value(s) in an array of shape {arr.shape}"
+        raise fail(name, "finite values", got, described=True)
     return arr
 
 
@@ -113,22 +115,43 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> np.
     if arr.dtype.kind not in "iub" and not whole:
         raise fail(name, f"integer class indices 0..{n_classes - 1}", arr)
     if arr.size and (arr.min() < 0 or arr.max() >= n_classes):  # before a cast can wrap
-        raise ValueError(
-            f"{name}: expected integer class indices 0..{n_classes - 1}, "
-            f"got values from {int(arr.min())} to {int(arr.max())}"
-        )
+        got = f"values from {int(arr.min())} to {int(arr.max())}"
+        raise fail(name, f"integer class indices 0..{n_classes - 1}", got, described=True)
     return arr.astype(np.intp)
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory in bytes (POSIX ``sysconf``); 0 where unknown."""
+    sysconf = getattr(os, "sysconf", lambda key: 0)
+    return sysconf("SC_PHYS_PAGES") * sysconf("SC_PAGE_SIZE")
 
 
 def check_memory(name: str, n_bytes: float, what: str) -> None:
     """Refuse, before allocating, what would not fit in this machine's memory (POSIX)."""
-    sysconf = getattr(os, "sysconf", lambda key: 0)  # 0: unknown, nothing refused
-    limit = sysconf("SC_PHYS_PAGES") * sysconf("SC_PAGE_SIZE")
+    limit = memory_bytes()  # 0: unknown, nothing refused
     if 0 < limit < n_bytes:
-        raise ValueError(
-            f"{name}: expected sizes that fit in memory ({limit / 2**30:.1f} GiB here), "
-            f"got {what}, about {n_bytes / 2**30:.3g} GiB"
-        )
+        got = f"{what}, about {n_bytes / 2**30:.3g} GiB"
+        raise fail(name, f"sizes that fit in memory ({limit / 2**30:.1f} GiB here)", got, True)
+
+
+def training_bytes(sizes, batch_size: int = 0, n_rows: int = 0, itemsize: int = 8) -> float:
+    """About the peak bytes one member of a population needs to train (an estimate).
+
+    Its weights with their gradients and two optimizer moments (``4 W``); one batch's
+    activations, caches and their gradients (``3 B sum(sizes)``); six ``(N, K)`` arrays
+    while its ``N`` rows are evaluated; two int64 row orders of ``N`` (the shuffle).
+    """
+    n_weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    n_values = 4 * n_weights + 3 * batch_size * sum(sizes) + 6 * sizes[-1] * n_rows
+    return float(itemsize * n_values + 16 * n_rows)
+
+
+def check_fits(name: str, P: int, sizes, itemsize: int, batch_size=0, n_rows=0) -> None:
+    """Refuse ``P`` networks of widths ``sizes`` (trained on ``batch_size`` of ``n_rows``
+    rows, where given) whose :func:`training_bytes` exceed this machine's memory."""
+    on = f" on batches of {batch_size} of {n_rows} rows" if batch_size else ""
+    need = P * training_bytes(sizes, batch_size, n_rows, itemsize)
+    check_memory(name, need, f"{P} network(s) of widths {list(sizes)}{on}")
 
 
 def check_choice(name: str, value: Any, choices) -> str:

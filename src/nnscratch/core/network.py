@@ -14,7 +14,7 @@ import numpy as np
 
 from nnscratch.core.activations import Activation, get_activation
 from nnscratch.core.callback import History, NonFiniteError
-from nnscratch.core.checks import check_int, check_memory, check_range, check_X, fail
+from nnscratch.core.checks import check_fits, check_int, check_range, check_X, fail
 from nnscratch.core.engine import compiled_logits
 from nnscratch.core.epoch import finite_members
 from nnscratch.core.init import Initializer, get_initializer
@@ -93,9 +93,7 @@ class MLP:
         if self.loss_fn.n_outputs not in (None, self.sizes[-1]):
             raise fail("sizes", f"{self.loss_fn.n_outputs} output unit(s) for this loss", sizes)
         P = self.n_members  # the sizes must fit before anything is drawn or stacked
-        n_weights = sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:], strict=False))
-        need = 4.0 * P * n_weights * self.dtype.itemsize  # weights, gradients, two moments
-        check_memory("sizes", need, f"{P} network(s) of {n_weights} weights ({self.sizes})")
+        check_fits("sizes", P, self.sizes, self.dtype.itemsize)  # weights and optimizer state
         self.seeds = member_seeds(seed, P)
         self.init_scale = check_range("init_scale", init_scale, low=0.0, population=P)
         self.l2 = check_range("l2", l2, low=0.0, population=P)

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from nnscratch.core.callback import Callback, History, Run
-from nnscratch.core.checks import check_choice, check_int, check_range, fail
+from nnscratch.core.checks import check_choice, check_fits, check_int, check_range, fail
 from nnscratch.core.engine import compiled_epoch
 from nnscratch.core.epoch import Freezer, NumpyEpoch, finite_members
 from nnscratch.core.layers import BatchNorm, Dropout
@@ -208,9 +208,10 @@ def _plan(net, X, y, epochs, batch_size, optimizer, seed, validation_data, valid
     rows, validation = _split(net, X, y, w, validation_data, validation_split, seeds)
     n_rows = rows.shape[1]
     if any(isinstance(la, BatchNorm) for la in net.layers) and n_rows % batch_size == 1:
-        raise fail(
-            "batch_size", f"a size leaving no 1-row batch of {n_rows} rows (batch norm)", batch_size
-        )
+        expected = f"a size leaving no 1-row batch of {n_rows} rows (batch norm)"
+        raise fail("batch_size", expected, batch_size)
+    # one batch's activations and the evaluation of every row must fit, before any work
+    check_fits("batch_size", P, net.sizes, net.dtype.itemsize, min(batch_size, n_rows), len(X))
     epoch = compiled_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size)
     epoch = epoch or NumpyEpoch(net, X, y, w, optimizer, batch_size, callbacks)
     run = Run(net, optimizer, History(P), epochs, active=np.ones(P, dtype=bool))
