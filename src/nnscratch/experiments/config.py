@@ -10,6 +10,7 @@ populations (:func:`group_key`, :func:`group_configs`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,19 @@ def make_loss(name: str, reduction: str) -> Loss:
     return loss
 
 
+@functools.lru_cache(maxsize=1024)
+def _check_names(activation, init, bias_init, optimizer, loss, reduction, dtype) -> None:
+    """Check the names of a :class:`Config`, once per combination (only successes are cached,
+    so a name registered later is found): a grid near ``MAX_TRIALS`` builds each at once."""
+    get_activation(activation)
+    get_initializer(init)
+    get_initializer(bias_init, name="bias_init")
+    check_choice("reduction", reduction, {"mean", "sum"})
+    make_loss(loss, reduction)
+    check_choice("dtype", dtype, {"float32", "float64"})
+    make_optimizer(optimizer, 1.0)  # the name; lr is checked on its own
+
+
 @dataclass(frozen=True)
 class Config:
     """A network and how to train it; everything but the seed.
@@ -98,22 +112,17 @@ class Config:
         hidden = tuple(check_int(f"hidden[{i}]", h) for i, h in enumerate(hidden))
         set_ = object.__setattr__  # the dataclass is frozen: normalise once, here
         set_(self, "hidden", hidden)
-        for name in ("activation", "init", "bias_init", "optimizer", "loss", "reduction", "dtype"):
+        names = ("activation", "init", "bias_init", "optimizer", "loss", "reduction", "dtype")
+        for name in names:
             if not isinstance(getattr(self, name), str):
                 raise fail(name, "a name (str)", getattr(self, name))
-        get_activation(self.activation)
-        get_initializer(self.init)
-        get_initializer(self.bias_init, name="bias_init")
+        _check_names(*(getattr(self, name) for name in names))
         set_(self, "init_scale", float(check_range("init_scale", self.init_scale, low=0.0)))
         set_(self, "lr", float(check_positive("lr", self.lr)))
         set_(self, "l2", float(check_range("l2", self.l2, low=0.0)))
         set_(self, "dropout", float(check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)))
         set_(self, "batch_size", check_int("batch_size", self.batch_size))
         set_(self, "epochs", check_int("epochs", self.epochs))
-        check_choice("reduction", self.reduction, {"mean", "sum"})
-        make_loss(self.loss, self.reduction)
-        check_choice("dtype", self.dtype, {"float32", "float64"})
-        make_optimizer(self.optimizer, self.lr)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, ready for JSON (``hidden`` as a list)."""
