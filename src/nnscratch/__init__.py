@@ -52,6 +52,9 @@ _WHERE = {
     "TerminateOnNaN": "nnscratch.callbacks",
     "load_weights": "nnscratch.io.weights",
     "save_weights": "nnscratch.io.weights",
+    "save": "nnscratch.io.model",
+    "load": "nnscratch.io.model",
+    "export_onnx": "nnscratch.io.onnx",
 }
 
 __all__ = ["data", *_WHERE]

@@ -164,7 +164,8 @@ class ModelCheckpoint(_Monitor):
     (by ``monitor``), rewritten whenever any member improves; otherwise the current weights
     are saved every epoch. ``path`` may contain ``{epoch}`` (1-based), e.g. ``"w{epoch:03d}.npz"``,
     and no other field; the last epoch's name (the longest) is checked before training.
-    Load the file with :func:`nnscratch.io.load_weights`.
+    Each file is a model file: :func:`nnscratch.load` rebuilds the network from it, and
+    :func:`nnscratch.io.load_weights` fills in one of the same architecture.
     """
 
     def __init__(

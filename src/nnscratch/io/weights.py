@@ -1,7 +1,8 @@
 """Weight files: every parameter and buffer of a network, as the ``(P, ...)`` arrays it trains.
 
-A weight file holds arrays only; the network they belong to is rebuilt by the caller with
-the same sizes before :func:`load_weights` fills it in.
+A weight file is a model file (:mod:`nnscratch.io.model`): the arrays and a JSON header
+saying what network they belong to, so :func:`load_weights` into a network that differs in
+anything but the values names the difference. Files of bare arrays still load.
 
 A weight file is a zip archive of ``.npy`` members (``np.savez``), and a file may come from
 anywhere, so :func:`load_weights` trusts nothing in it: the sizes the zip directory and each
@@ -24,7 +25,6 @@ import numpy as np
 from numpy.lib import format as npy
 
 from nnscratch.core.checks import all_finite, fail
-from nnscratch.io.atomic import atomic_open, check_writable
 
 #: Bytes before an array's data in a ``.npy`` member: magic and version (8), the header's
 #: length (4 in version 2.0), then the header, which NumPy refuses past 10000 characters.
@@ -38,11 +38,11 @@ _EXPECTED = "a weight file (a zip archive of .npy arrays, as save_weights writes
 
 
 def save_weights(net, path) -> None:
-    """Save every parameter and buffer of ``net`` (``(P, ...)`` arrays) with ``np.savez``."""
-    path = check_writable(path)
-    arrays = {k: np.asarray(v) for k, v in net.population_state.items()}
-    with atomic_open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+    """Save ``net`` as a model file (:func:`nnscratch.io.model.save`): its arrays and the
+    header that says what network they belong to."""
+    from nnscratch.io.model import save
+
+    save(net, path)
 
 
 def load_weights(net, path) -> None:
@@ -55,10 +55,34 @@ def load_weights(net, path) -> None:
     leaves ``net`` as it was: every array is read and checked before any is written.
     """
     state = net.population_state
-    arrays = _read_checked(_check_file(path), state)
+    path = _check_file(path)
+    if _has_header(path):
+        from nnscratch.io.model import _read_arrays, network_header, read_header
+
+        header = read_header(path)
+        _check_same(path, header.get("network", {}), network_header(net))
+        arrays = _read_arrays(path, header, state)
+    else:  # a file of bare arrays, as older versions wrote
+        arrays = _read_checked(path, state)
     # --- every array is there and valid: only now does the network change ---
     for key, target in state.items():
         target[...] = arrays[key]
+
+
+def _has_header(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "__header__.npy" in archive.namelist()
+    except (*_UNREADABLE, ValueError):
+        return False  # _read_checked names what is wrong with it
+
+
+def _check_same(path: Path, file_spec: dict, net_spec: dict) -> None:
+    """Refuse a file written for a network that differs from ``net`` in more than values."""
+    for key, mine in net_spec.items():
+        theirs = file_spec.get(key)
+        if theirs != mine:
+            raise ValueError(f"{path}: {key}: file has {theirs!r}, network has {mine!r}")
 
 
 def _check_file(path) -> Path:
@@ -76,8 +100,14 @@ def _check_file(path) -> Path:
     return path
 
 
-def _read_checked(path: Path, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every array of ``state`` read from ``path``, checked and cast to the network's dtype."""
+def _read_checked(
+    path: Path, state: dict[str, np.ndarray], only: bool = False
+) -> dict[str, np.ndarray]:
+    """Every array of ``state`` read from ``path``, checked and cast to the network's dtype.
+
+    ``only``: read just these members and let the archive hold others (a model file's
+    header alone); otherwise a member ``state`` lacks is refused.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (*_UNREADABLE, ValueError) as err:
@@ -85,11 +115,13 @@ def _read_checked(path: Path, state: dict[str, np.ndarray]) -> dict[str, np.ndar
         what = "an empty file" if size == 0 else f"a file of {size} bytes that is not a zip archive"
         raise ValueError(f"{path}: expected {_EXPECTED}, got {what} ({err})") from None
     with archive:
-        members = _members(path, archive, state)
+        members = _members(path, archive, state, only)
         return {key: _read_member(path, archive, info, state[key]) for key, info in members.items()}
 
 
-def _members(path: Path, archive: zipfile.ZipFile, state) -> dict[str, zipfile.ZipInfo]:
+def _members(
+    path: Path, archive: zipfile.ZipFile, state, only: bool = False
+) -> dict[str, zipfile.ZipInfo]:
     """The archive's member for each key, after checking the sizes its directory declares.
 
     Nothing is read yet: a member may claim to hold at most its array (of the network's
@@ -97,6 +129,8 @@ def _members(path: Path, archive: zipfile.ZipFile, state) -> dict[str, zipfile.Z
     claiming a huge array is refused before anything is allocated for it.
     """
     infos = archive.infolist()
+    if only:
+        infos = [info for info in infos if info.filename.removesuffix(".npy") in state]
     names = [info.filename for info in infos]
     wanted = {f"{key}.npy": key for key in state}
     counts = Counter(names)

@@ -1,0 +1,226 @@
+"""Model files: a network rebuilt from one ``.npz`` of numeric arrays and a JSON header.
+
+The header is stored as the ``__header__`` member, a ``uint8`` array of UTF-8 JSON, so the
+file holds numeric arrays only and loads with ``allow_pickle=False``. It records the format
+version, the nnscratch version, everything needed to rebuild the :class:`MLP` (sizes,
+activation, loss, dtype, population, width masks, batch norm, dropout, l2, l1) and, per
+array, its shape, dtype and SHA-256. :func:`load` checks every member against the header,
+and the zip directory against the file's size (the checks of :mod:`nnscratch.io.weights`),
+before it builds anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from numpy.lib import format as npy
+
+from nnscratch.core.checks import all_finite
+from nnscratch.io.atomic import atomic_open, check_writable
+from nnscratch.io.weights import _UNREADABLE, _check_file, _read_checked, _reading
+
+FORMAT_VERSION = 1
+HEADER = "__header__"
+#: A JSON header larger than this is not one this module wrote.
+_MAX_HEADER_BYTES = 1 << 20
+
+
+def _sha256(arr: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+
+
+def _loss_name(loss) -> str:
+    from nnscratch.core.losses import _NAMED
+
+    for name, cls in _NAMED.items():
+        if type(loss) is cls:
+            return name
+    raise ValueError(f"loss: expected a built-in loss that a file can name, got {loss!r}")
+
+
+def _scalar_or_list(value):
+    arr = np.asarray(value, dtype=float)
+    return float(arr) if arr.ndim == 0 else arr.tolist()
+
+
+def network_header(net) -> dict:
+    """What rebuilds ``net`` (all but its arrays), as JSON-able values."""
+    return {
+        "sizes": list(net.sizes),
+        "population": net.population,
+        "activation": net.activation.name,
+        "loss": _loss_name(net.loss_fn),
+        "dtype": net.dtype.name,
+        "batch_norm": net.batch_norm,
+        "width": net.width.tolist(),
+        "dropout": _scalar_or_list(net.dropout),
+        "l2": _scalar_or_list(net.l2),
+        "l1": _scalar_or_list(net.l1),
+    }
+
+
+def save(model, path, members=None, *, extra: dict | None = None) -> None:
+    """Save a network, a population (``members``: the ones to keep, as ``select``) or an
+    estimator (anything with ``_to_model_file``) to ``path``, atomically.
+
+    Non-finite weights are refused before anything is written.
+    """
+    import nnscratch
+
+    path = check_writable(path)
+    info = None
+    if hasattr(model, "_to_model_file"):
+        net, info = model._to_model_file()
+    else:
+        net = model
+    if members is not None:
+        net = net.select(members)
+    state = {k: np.asarray(v) for k, v in net.population_state.items()}
+    for key, arr in state.items():
+        if not all_finite(arr):
+            raise ValueError(f"model: expected finite weights, got NaN or infinite in {key!r}")
+    header = {
+        "format_version": FORMAT_VERSION,
+        "nnscratch_version": nnscratch.__version__,
+        "kind": "estimator" if info is not None else "network",
+        "network": network_header(net),
+        "arrays": {
+            k: {"shape": list(a.shape), "dtype": a.dtype.name, "sha256": _sha256(a)}
+            for k, a in state.items()
+        },
+    }
+    if info is not None:
+        header["estimator"] = info
+    if extra:
+        header.update(extra)
+    text = json.dumps(header, sort_keys=True).encode()
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **{HEADER: np.frombuffer(text, dtype=np.uint8)}, **state)
+
+
+def read_header(path) -> dict:
+    """The checked JSON header of a model file (no other array is read)."""
+    path = _check_file(path)
+    n = _header_len(path)
+    raw = _read_checked(path, {HEADER: np.zeros(n, dtype=np.uint8)}, only=True)[HEADER]
+    try:
+        header = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(
+            f"{path}: expected a JSON header, got one that cannot be read ({err})"
+        ) from None
+    if not isinstance(header, dict) or "format_version" not in header:
+        raise ValueError(f"{path}: expected a header with a format_version, got {header!r:.80}")
+    version = header["format_version"]
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: expected format version at most {FORMAT_VERSION}, got {version!r} "
+            "(written by a newer nnscratch)"
+        )
+    return header
+
+
+def _header_len(path: Path) -> int:
+    """The header's length, from its ``.npy`` header alone (at most 1 MiB)."""
+    label = f"{path}[{HEADER!r}]"
+    try:
+        archive = zipfile.ZipFile(path)
+    except (*_UNREADABLE, ValueError) as err:
+        raise ValueError(f"{path}: expected a model file (a .npz archive), got {err}") from None
+    with archive:
+        if f"{HEADER}.npy" not in archive.namelist():
+            raise ValueError(f"{path}: expected a model file with a {HEADER} member, got none")
+        with _reading(label), archive.open(f"{HEADER}.npy") as fh:
+            version = npy.read_magic(fh)
+            reader = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = reader(fh)
+    if dtype != np.uint8 or len(shape) != 1 or not 0 < shape[0] <= _MAX_HEADER_BYTES:
+        raise ValueError(f"{label}: expected a 1-D uint8 array, got shape {shape} dtype {dtype}")
+    return shape[0]
+
+
+def _build(path: Path, header: dict):
+    from nnscratch.core.activations import available_activations
+    from nnscratch.core.network import MLP
+
+    spec = header.get("network")
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: expected a header with a 'network' entry, got none")
+    act = spec.get("activation")
+    if act not in available_activations():
+        raise ValueError(
+            f"{path}: expected an activation known to this process, got {act!r} (a custom "
+            "activation must be registered with register_activation before loading)"
+        )
+    try:
+        return MLP(
+            spec["sizes"],
+            activation=act,
+            loss=spec["loss"],
+            dtype=spec["dtype"],
+            population=spec["population"],
+            width=None if not spec["sizes"][1:-1] else np.asarray(spec["width"], dtype=np.intp),
+            batch_norm=spec["batch_norm"],
+            dropout=np.asarray(spec["dropout"]),
+            l2=np.asarray(spec["l2"]),
+            l1=np.asarray(spec["l1"]),
+            seed=0,
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: expected a header that rebuilds a network, got {err}") from None
+
+
+def _read_arrays(path: Path, header: dict, state: dict) -> dict[str, np.ndarray]:
+    declared = header.get("arrays", {})
+    if set(declared) != set(state):
+        raise ValueError(
+            f"{path}: expected the header to list the arrays {', '.join(state)}, got "
+            f"{', '.join(declared)}"
+        )
+    for key, target in state.items():
+        d = declared[key]
+        if list(d.get("shape", ())) != list(target.shape) or d.get("dtype") != target.dtype.name:
+            raise ValueError(
+                f"{path}[{key!r}]: expected shape {target.shape} dtype {target.dtype}, the header "
+                f"declares {d.get('shape')} {d.get('dtype')}"
+            )
+    wanted = {**state, HEADER: np.zeros(_header_len(path), dtype=np.uint8)}
+    arrays = _read_checked(path, wanted)
+    for key in state:
+        if _sha256(arrays[key]) != declared[key].get("sha256"):
+            raise ValueError(
+                f"{path}[{key!r}]: expected the SHA-256 the header declares, got another"
+            )
+    return arrays
+
+
+def load(path):
+    """The model :func:`save` wrote: a network, a population or an estimator.
+
+    Every refusal is a ``ValueError`` naming the file and what is wrong, raised before the
+    model is built: nothing in the file is unpickled or executed.
+    """
+    header = read_header(path)
+    path = Path(path)
+    net = _build(path, header)
+    state = net.population_state
+    arrays = _read_arrays(path, header, state)
+    for key, target in state.items():
+        target[...] = arrays[key]
+    if header.get("kind") == "estimator":
+        return _estimator(path, net, header.get("estimator"))
+    return net
+
+
+def _estimator(path: Path, net, info):
+    import nnscratch.sklearn as sk
+
+    name = info.get("estimator") if isinstance(info, dict) else None
+    classes = {c: getattr(sk, c) for c in ("MLPClassifier", "MLPRegressor") if hasattr(sk, c)}
+    if name not in classes:
+        raise ValueError(f"{path}: expected an estimator among {', '.join(classes)}, got {name!r}")
+    return classes[name]._from_model_file(net, info)
