@@ -182,4 +182,5 @@ def bootstrap_interval(
     low, high = np.percentile(means, [tail, 100.0 - tail])
     # the percentiles are means of the data, already inside [min, max]; the clip only
     # removes rounding of the mean of equal values
-    return float(max(low, x.min())), float(min(high, x.max()))
+    low, high = np.clip([low, high], x.min(), x.max())  # monotone: the order stays
+    return float(low), float(high)
