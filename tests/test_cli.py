@@ -24,10 +24,13 @@ def run(capsys, *argv):
 
 
 def test_help_for_every_command(capsys):
-    for command in ([], ["reproduce"], ["train"], ["experiment"], ["sweep"]):
+    commands = ["reproduce", "train", "experiment", "sweep", "predict", "inspect", "export"]
+    for command in ([], *([c] for c in commands)):
         code, out, _ = run(capsys, *command, "--help")
         assert code == 0
         assert "usage: nnscratch" in out
+        assert "%%" not in out  # argparse's escape, shown as written when not formatted
+    assert "Student" not in run(capsys, "experiment", "--help")[1]
     assert "--quick" not in run(capsys, "reproduce", "--help")[1]  # a test switch, not shown
 
 

@@ -4,6 +4,9 @@
     nnscratch train [--hidden 64] ...        one network (or --population N) on a data set
     nnscratch experiment --trials N ...      N trials of one configuration, summarised
     nnscratch sweep --hidden 3:40 ...        a grid of configurations, N trials each
+    nnscratch predict MODEL [DATA]           a saved model's predictions, as CSV
+    nnscratch inspect MODEL                  what a model file holds
+    nnscratch export MODEL OUT.onnx          a saved model as ONNX, for serving elsewhere
 
 Every command takes ``--seed``, ``--json`` (machine-readable output on stdout) and
 ``--quiet``. Whatever goes wrong prints one line on stderr, never a traceback, and the exit
@@ -28,6 +31,7 @@ from pathlib import Path
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 RECORD_SUFFIXES = (".json", ".csv")
+MODEL_SUFFIXES = (".npz",)
 
 #: Exit statuses.
 BAD_INPUT, FAILED, INTERRUPTED = 2, 1, 130
@@ -226,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     _experiment_parser(sub)
     _sweep_parser(sub)
+    _predict_parser(sub)
+    _inspect_parser(sub)
+    _export_parser(sub)
     return parser
 
 
@@ -267,6 +274,11 @@ def _train_parser(sub) -> None:
         help="train N independent networks at once",
     )
     p.add_argument("--plot", metavar="FILE", help="save the decision boundary (.png/.svg/.pdf)")
+    p.add_argument(
+        "--save",
+        metavar="FILE",
+        help="save the trained model (.npz; also when Ctrl-C stops training)",
+    )
     _common(p)
 
 
@@ -277,7 +289,8 @@ def _experiment_parser(sub) -> None:
         "experiment",
         help="N independent trials of one configuration, summarised",
         description="Train --trials N independent networks of one configuration as one "
-        "population; print mean, sample std (ddof=1) and a 95%% Student-t interval.",
+        "population; print the mean, the sample standard deviation (ddof=1) and a 95% "
+        "percentile bootstrap interval over the trials.",
     )
     _model_options(p)
     p.add_argument("--batch-size", type=_positive_int, default=32, help="(default: 32)")
@@ -330,6 +343,73 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--plot", metavar="FILE", help="save the sweep plot (.png/.svg/.pdf)")
     p.add_argument("--out", metavar="FILE", help="save the records (.json or .csv)")
     _common(p)
+
+
+def _model_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="a model file (.npz) saved by nnscratch")
+
+
+def _member_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--member",
+        type=_seed,
+        default=None,
+        metavar="P",
+        help=f"{what} member P of a population (counted from 0)",
+    )
+
+
+def _predict_parser(sub) -> None:
+    from nnscratch.data import DATASETS
+
+    p = sub.add_parser(
+        "predict",
+        help="a saved model's predictions, as CSV",
+        description="Predict with a saved model, one CSV row per input row, in order: a "
+        "'prediction' column (the label, as in the training data) and, for a classifier, "
+        "'proba_<label>' per class. A population predicts through --member P or --mean.",
+    )
+    _model_argument(p)
+    p.add_argument(
+        "data",
+        nargs="?",
+        metavar="DATA",
+        type=_choice(list(DATASETS), "data set"),
+        help=f"built-in data set: {', '.join(DATASETS)} (default: the one the model was "
+        "trained on, when its file says)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="which rows of the data set (default: test)",
+    )
+    p.add_argument("--output", metavar="FILE", help="write the CSV here (default: stdout)")
+    _member_option(p, "predict with")
+    p.add_argument("--mean", action="store_true", help="average a population's members")
+
+
+def _inspect_parser(sub) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="what a model file holds: architecture, classes, training",
+        description="Check a model file (every array against its SHA-256) and print its "
+        "header: architecture, classes, training settings and history.",
+    )
+    _model_argument(p)
+    p.add_argument("--json", action="store_true", help="print the header as JSON")
+
+
+def _export_parser(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="a saved model as ONNX, for serving elsewhere",
+        description="Write a saved network (or one member of a population) as an ONNX "
+        "graph (needs the onnx package: pip install 'nnscratch[onnx]').",
+    )
+    _model_argument(p)
+    p.add_argument("output", metavar="OUT", help="the ONNX file to write (.onnx)")
+    _member_option(p, "export")
 
 
 # --- shared pieces ----------------------------------------------------------------------------
@@ -466,7 +546,10 @@ def cmd_train(args) -> int:
     from nnscratch.experiments.runner import Interrupted
 
     plot = _output_path(args.plot, "--plot", PLOT_SUFFIXES)
+    save = _output_path(args.save, "--save", MODEL_SUFFIXES)
     net, config, history, seconds, (X_train, X_test, y_train, y_test) = _train_network(args)
+    if save is not None:  # first: nothing that trained is lost to what follows
+        _save_model(args, net, config, history, save)
     train_acc = np.atleast_1d(net.score(X_train, y_train))  # (P,)
     test_acc = np.atleast_1d(net.score(X_test, y_test))
     P = args.population
@@ -491,10 +574,11 @@ def cmd_train(args) -> int:
         )
     else:
         print(
-            f"{P} networks: train accuracy {train_acc.mean():.4f} ± {train_acc.std():.4f}  "
-            f"test accuracy {test_acc.mean():.4f} ± {test_acc.std():.4f} (mean ± std, "
-            f"ddof=0)  ({seconds:.2f} s)"
+            f"{P} networks: train accuracy {_mean_std(train_acc)}  test accuracy "
+            f"{_mean_std(test_acc)} (mean ± sample std, ddof=1)  ({seconds:.2f} s)"
         )
+    if save is not None and not args.json:
+        print(f"model: {save}")
     if plot is not None:
         from nnscratch.plots import plot_decision_boundary
 
@@ -506,6 +590,26 @@ def cmd_train(args) -> int:
             "those of the network as it was then"
         )
     return 0
+
+
+def _mean_std(values) -> str:
+    """``mean ± std`` with the sample standard deviation (ddof=1), as ``experiment`` prints;
+    one value has none."""
+    if len(values) < 2:
+        return f"{values.mean():.4f} ± n/a"
+    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
+
+
+def _save_model(args, net, config, history, path: Path) -> None:
+    """The trained model, with what it was trained on and how, for ``predict`` and
+    ``inspect``."""
+    from nnscratch.io.model import save
+
+    training = {"data": args.data, "seed": args.seed, "config": config.to_dict()}
+    classes = list(range(2 if net.sizes[-1] == 1 else net.sizes[-1]))
+    _save(
+        "--save", path, lambda p: save(net, p, classes=classes, history=history, training=training)
+    )
 
 
 def _save(what: str, path: Path, write) -> None:
@@ -620,11 +724,84 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _model_file(path: str) -> Path:
+    """A model file to read: it must exist (the loader checks the rest)."""
+    if not Path(path).is_file():
+        raise UsageError(f"MODEL: expected a model file (.npz), got {path!r}, which is not a file")
+    return Path(path)
+
+
+def cmd_predict(args) -> int:
+    from nnscratch.experiments.runner import load_data
+    from nnscratch.io.atomic import atomic_open
+    from nnscratch.io.model import load, read_header
+    from nnscratch.io.predict import prediction_columns, write_csv
+
+    path = _model_file(args.model)
+    output = _output_path(args.output, "--output", (".csv",))
+    header = read_header(path)
+    data = args.data or (header.get("training") or {}).get("data")
+    if data is None:
+        raise UsageError("DATA: expected a data set name (the model file does not say one)")
+    model = load(path)
+    X_train, X_test, _, _ = load_data(data)
+    X = X_test if args.split == "test" else X_train
+    n_features = header["network"]["sizes"][0]
+    if X.shape[1] != n_features:
+        raise UsageError(
+            f"DATA: expected a data set with {n_features} features (the model's inputs), got "
+            f"{data!r} with {X.shape[1]}"
+        )
+    columns = prediction_columns(
+        model, X, classes=header.get("classes"), member=args.member, mean=args.mean
+    )
+    if output is None:
+        write_csv(columns, sys.stdout)
+        return 0
+    with atomic_open(output, "w", newline="") as fh:
+        write_csv(columns, fh)
+    print(f"predictions: {output} ({len(X)} rows of {data} {args.split})", file=sys.stderr)
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from nnscratch.io.model import describe_header, load, read_header
+
+    path = _model_file(args.model)
+    load(path)  # every array against the header and its SHA-256, before anything is said
+    header = read_header(path)
+    if args.json:
+        print(json.dumps(header, indent=1, sort_keys=True))
+    else:
+        print(f"{path}: every array matches its SHA-256")
+        print(describe_header(header))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from nnscratch.io.model import load
+
+    path = _model_file(args.model)
+    output = _output_path(args.output, "OUT", (".onnx",))
+    try:
+        from nnscratch.io.onnx import export_onnx
+    except ImportError as missing:
+        raise RunFailure(
+            f"export needs the onnx package ({missing}): pip install 'nnscratch[onnx]'"
+        ) from None
+    export_onnx(load(path), output, member=args.member)
+    print(f"onnx: {output}")
+    return 0
+
+
 COMMANDS = {
     "reproduce": cmd_reproduce,
     "train": cmd_train,
     "experiment": cmd_experiment,
     "sweep": cmd_sweep,
+    "predict": cmd_predict,
+    "inspect": cmd_inspect,
+    "export": cmd_export,
 }
 
 

@@ -63,11 +63,26 @@ def network_header(net) -> dict:
     }
 
 
-def save(model, path, members=None, *, extra: dict | None = None) -> None:
+def save(
+    model,
+    path,
+    members=None,
+    *,
+    classes=None,
+    history=None,
+    training: dict | None = None,
+    extra: dict | None = None,
+) -> None:
     """Save a network, a population (``members``: the ones to keep, as ``select``) or an
     estimator (anything with ``_to_model_file``) to ``path``, atomically.
 
-    Non-finite weights are refused before anything is written.
+    What the header records beside the network, for ``nnscratch inspect`` and ``predict``:
+    ``classes``, the label of each output unit of a classifier (JSON values: ints, floats,
+    strings, booleans; ``predict`` answers with them); ``history``, the
+    :class:`~nnscratch.core.callback.History` of the training, summarised as its epochs,
+    whether it was interrupted and each key's last value per member; ``training``, the
+    settings it was trained with (a JSON-able dict). Non-finite weights, and anything that
+    cannot be written as JSON, are refused before anything is written.
     """
     import nnscratch
 
@@ -79,6 +94,15 @@ def save(model, path, members=None, *, extra: dict | None = None) -> None:
         net = model
     if members is not None:
         net = net.select(members)
+    described = {}
+    if classes is not None:
+        described["classes"] = _classes(classes, net)
+    if history is not None:
+        described["history"] = history_summary(history, members)
+    if training is not None:
+        if not isinstance(training, dict):
+            raise ValueError(f"training: expected a dict of settings, got {training!r:.80}")
+        described["training"] = training
     state = {k: np.asarray(v) for k, v in net.population_state.items()}
     for key, arr in state.items():
         if not all_finite(arr):
@@ -95,11 +119,39 @@ def save(model, path, members=None, *, extra: dict | None = None) -> None:
     }
     if info is not None:
         header["estimator"] = info
+    header.update(described)
     if extra:
         header.update(extra)
-    text = json.dumps(header, sort_keys=True).encode()
+    try:
+        text = json.dumps(header, sort_keys=True, allow_nan=False).encode()
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"model: expected a header that JSON can hold, got {err}") from None
     with atomic_open(path, "wb") as fh:
         np.savez(fh, **{HEADER: np.frombuffer(text, dtype=np.uint8)}, **state)
+
+
+def _classes(classes, net) -> list:
+    """The output labels as JSON values, one per class the network predicts."""
+    labels = np.asarray(classes).tolist()
+    if not isinstance(labels, list) or any(isinstance(c, list) for c in labels):
+        raise ValueError(f"classes: expected a 1-D sequence of labels, got {classes!r:.80}")
+    K = 2 if net.sizes[-1] == 1 else net.sizes[-1]  # one sigmoid unit: two classes
+    if not net.loss_fn.classifier or len(labels) != K or len(set(labels)) != K:
+        what = f"{K} distinct labels" if net.loss_fn.classifier else "none (a regressor)"
+        raise ValueError(f"classes: expected {what}, got {len(labels)}: {labels!r:.80}")
+    return labels
+
+
+def history_summary(history, members=None) -> dict:
+    """What a model file keeps of a training's :class:`History`: its length, whether it was
+    interrupted, and the last value of each key per member (``members``: as for ``save``)."""
+    last = {}
+    for key in history.keys():
+        values = history[key][-1]  # (P,)
+        if members is not None:
+            values = values[np.asarray(members).reshape(-1)]
+        last[key] = [v if np.isfinite(v) else None for v in values.tolist()]
+    return {"epochs": history.epochs, "interrupted": bool(history.interrupted), "last": last}
 
 
 def read_header(path) -> dict:
@@ -224,3 +276,56 @@ def _estimator(path: Path, net, info):
     if name not in classes:
         raise ValueError(f"{path}: expected an estimator among {', '.join(classes)}, got {name!r}")
     return classes[name]._from_model_file(net, info)
+
+
+def describe_header(header: dict) -> str:
+    """A model file's header as a few readable lines (``nnscratch inspect``)."""
+    net = header.get("network", {})
+    sizes = net.get("sizes", [])
+    P = net.get("population")
+    n_params = sum(int(np.prod(a["shape"])) for a in header.get("arrays", {}).values())
+    lines = [
+        f"format       {header.get('format_version')} (written by nnscratch "
+        f"{header.get('nnscratch_version')})",
+        f"network      {'-'.join(map(str, sizes))}, {net.get('activation')} hidden, "
+        f"{net.get('loss')} output, {net.get('dtype')}",
+        "population   " + ("one network" if P is None else f"{P} members"),
+        f"parameters   {n_params:,} in {len(header.get('arrays', {}))} arrays"
+        + (" (all members)" if P is not None else ""),
+    ]
+    extras = ["batch norm" if net.get("batch_norm") else ""]
+    for name in ("dropout", "l2", "l1"):
+        value = net.get(name)
+        if np.any(np.asarray(value, dtype=float) != 0):
+            extras.append(f"{name} {value}")
+    if any(extras):
+        lines.append("options      " + ", ".join(e for e in extras if e))
+    if "classes" in header:
+        lines.append("classes      " + ", ".join(map(str, header["classes"])))
+    if "estimator" in header:
+        lines.append(f"estimator    {header['estimator'].get('estimator')}")
+    training = header.get("training")
+    if training:
+        lines.append("training     " + _settings(training))
+    history = header.get("history")
+    if history:
+        last = ", ".join(
+            f"{key} {_values(values)}" for key, values in history.get("last", {}).items()
+        )
+        stopped = " (interrupted)" if history.get("interrupted") else ""
+        lines.append(f"history      {history.get('epochs')} epochs{stopped}; last: {last}")
+    return "\n".join(lines)
+
+
+#: The training settings ``inspect`` shows in its one line (``--json`` shows them all).
+_SHOWN = ("data", "seed", "epochs", "optimizer", "lr", "batch_size")
+
+
+def _settings(training: dict) -> str:
+    flat = {**training.get("config", {}), **training}
+    return ", ".join(f"{k.replace('_', ' ')} {flat[k]}" for k in _SHOWN if k in flat)
+
+
+def _values(values: list) -> str:
+    shown = ["n/a" if v is None else f"{v:.4g}" for v in values[:4]]
+    return "/".join(shown) + (f"/... ({len(values)} members)" if len(values) > 4 else "")
