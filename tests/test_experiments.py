@@ -312,6 +312,33 @@ def test_sweep_trials_rerun_alone_across_groups_and_padded_widths():
         assert alone.train_accuracy == pytest.approx(record.train_accuracy, abs=1e-12)
 
 
+def test_a_group_too_large_for_memory_trains_in_chunks_with_the_same_results(monkeypatch):
+    from nnscratch.core.checks import training_bytes
+    from nnscratch.core.network import MLP
+    from nnscratch.experiments import runner
+
+    grid = {"hidden": [3, 9], "lr": [0.05, 0.2]}  # one group of 4 configurations x 3 trials
+    whole = sweep(grid, trials=3, base=TINY, data=DATA, seed=9, quiet=True)
+    sizes = []
+    fit = MLP.fit
+
+    def counting_fit(self, X, y, **kwargs):
+        sizes.append(self.n_members)
+        return fit(self, X, y, **kwargs)
+
+    each = training_bytes([2, 9, 2], TINY.batch_size, 150)  # the widest member, 150 rows
+    monkeypatch.setattr(runner, "memory_bytes", lambda: 5 * each / runner.MEMORY_SHARE)
+    monkeypatch.setattr(MLP, "fit", counting_fit)
+    chunked = sweep(grid, trials=3, base=TINY, data=DATA, seed=9, quiet=True)
+    assert sizes == [5, 5, 2]  # 12 members, at most 5 at a time
+    assert [(r.config_index, r.trial, r.seed_spawn_key) for r in chunked] == [
+        (r.config_index, r.trial, r.seed_spawn_key) for r in whole
+    ]
+    for a, b in zip(whole, chunked, strict=True):
+        assert b.test_loss == pytest.approx(a.test_loss, rel=1e-9, abs=1e-12)
+        assert b.train_accuracy == pytest.approx(a.train_accuracy, abs=1e-12)
+
+
 def test_sweep_equals_the_tutorials_test_class():
     base = Config(
         hidden=64,

@@ -4,7 +4,8 @@
 ``sweep(grid, trials=N)`` trains every grid point N times, one population per group of
 configurations that can share one (see :func:`~nnscratch.experiments.config.group_configs`).
 The grouping is invisible: records come back in grid order, trials in order within each
-configuration.
+configuration. A group too large for memory trains as several populations, one after
+another (:func:`_chunks`); each member's results are those it would have alone.
 
 Seeds: trial ``t`` of configuration ``c`` (grid order) is the
 ``i = c * trials + t``-th child of the root, ``SeedSequence(seed).spawn(C * trials)[i]``. That
@@ -34,7 +35,15 @@ from typing import Any
 import numpy as np
 
 from nnscratch.core.callback import Callback
-from nnscratch.core.checks import check_choice, check_int, check_labels, check_X, fail
+from nnscratch.core.checks import (
+    check_choice,
+    check_int,
+    check_labels,
+    check_X,
+    fail,
+    memory_bytes,
+    training_bytes,
+)
 from nnscratch.core.network import MLP
 from nnscratch.core.seeding import as_seed_sequence, child
 from nnscratch.core.train import evaluate
@@ -241,13 +250,14 @@ def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str,
     data = load_data(data)
     root = as_seed_sequence(seed)
     seeds = [child(root, i) for i in range(len(configs) * trials)]  # config c, trial t: c*T+t
-    groups = group_configs(configs)
+    populations = [  # each group's (config, trial) pairs, in chunks that fit in memory
+        chunk for group in group_configs(configs) for chunk in _chunks(configs, group, trials, data)
+    ]
     records: list[TrialRecord | None] = [None] * len(seeds)
-    bar = _progress(sum(configs[g[0]].epochs for g in groups), quiet, desc)
+    bar = _progress(sum(configs[chunk[0][0]].epochs for chunk in populations), quiet, desc)
     with _CtrlC().installed() as ctrl_c:
         try:
-            for group in groups:
-                members = [(c, t) for c in group for t in range(trials)]  # (config, trial)
+            for members in populations:
                 start = time.perf_counter()
                 _, history, m = train_population(
                     [configs[c] for c, _ in members],
@@ -274,6 +284,34 @@ def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str,
             c, t = divmod(i, trials)
             records[i] = _record(configs[c], c, t, seeds[i], root)
     return records
+
+
+#: The share of this machine's memory one population may plan to use while it trains.
+MEMORY_SHARE = 0.5
+
+
+def _chunks(configs: list[Config], group: list[int], trials: int, data: Data):
+    """The ``(config, trial)`` members of one group (indices into ``configs``), split into
+    populations that fit in :data:`MEMORY_SHARE` of memory, as
+    :func:`~nnscratch.core.checks.training_bytes` estimates it.
+
+    Member ``p`` of a population trains as it would alone (its own seed, rows and streams),
+    so a chunk changes no result beyond rounding between the compiled kernels' layouts.
+    One member too large to fit is left whole: its training refuses it, with the estimate.
+    """
+    X_train, X_test, y_train, y_test = data
+    first = configs[group[0]]
+    hidden = [configs[c].hidden for c in group]
+    widest = np.max(hidden, axis=0).tolist() if first.hidden else []
+    K = make_loss(first.loss, first.reduction).n_outputs or n_classes(y_train, y_test)
+    sizes = [X_train.shape[1], *widest, K]
+    itemsize = np.dtype(first.dtype).itemsize
+    rows = max(len(X_train), len(X_test))
+    each = training_bytes(sizes, first.batch_size, rows, itemsize)
+    members = [(c, t) for c in group for t in range(trials)]  # (config, trial)
+    limit = memory_bytes() * MEMORY_SHARE  # 0 where unknown: one population
+    per = len(members) if limit <= 0 else max(1, int(limit // each))
+    return [members[i : i + per] for i in range(0, len(members), per)]
 
 
 def repeat(
