@@ -1,0 +1,82 @@
+"""What a reader returns: a ``Table`` of features, targets and what their columns mean."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnscratch.core.checks import fail
+
+TASKS = ("auto", "classification", "regression")
+
+#: More distinct labels than this in a classification target is refused (a regression
+#: target read as classes, most likely).
+MAX_CLASSES = 10_000
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows read from a file.
+
+    ``X (N, D)`` float64 features, columns named by ``feature_names``; ``y (N,)`` the target
+    column ``target``: class indices (``intp``, ``0..K-1``) for classification, where
+    ``classes[k]`` is the label class ``k`` had in the file (a ``str``, or an ``int`` for
+    numeric labels), or float64 values for regression (``classes`` is ``None``).
+    ``n_dropped`` counts the rows left out by ``missing="drop"``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target: str
+    task: str
+    classes: tuple | None
+    path: str
+    n_dropped: int = 0
+
+    def decode(self, indices) -> np.ndarray:
+        """The file's labels for class indices (classification only)."""
+        if self.classes is None:
+            raise fail("indices", "a classification table to decode", "a regression table", True)
+        return np.asarray(self.classes, dtype=object)[np.asarray(indices, dtype=np.intp)]
+
+
+def where(path, line: int | None = None, column: int | None = None, name=None) -> str:
+    """``'data.csv, line 4, column 2 ("x2")'``: the place an error message starts with.
+    ``column`` counts from 1, as a spreadsheet does."""
+    place = str(path)
+    if line is not None:
+        place += f", line {line}"
+    if column is not None:
+        place += f", column {column}"
+        if name is not None:
+            place += f" ({name!r})"
+    return place
+
+
+def check_task(task: str) -> str:
+    if task not in TASKS:
+        raise fail("task", f"one of {', '.join(TASKS)}", task)
+    return task
+
+
+def label_table(labels: np.ndarray, place: str) -> tuple[np.ndarray, tuple]:
+    """Class indices and their labels from an array of labels (integers or strings), sorted;
+    refused with fewer than two classes or more than ``MAX_CLASSES``."""
+    if labels.dtype.kind == "f":
+        whole = np.isfinite(labels) & (labels == np.round(labels))
+        if not np.all(whole):
+            bad = labels[np.flatnonzero(~whole)[0]]
+            raise ValueError(f"{place}: expected integer class labels, got {bad!r}")
+        labels = labels.astype(np.int64)
+    classes, y = np.unique(labels, return_inverse=True)
+    if classes.size > MAX_CLASSES:
+        raise ValueError(
+            f"{place}: expected at most {MAX_CLASSES} classes, got {classes.size} distinct "
+            "labels; pass task='regression' for a numeric target"
+        )
+    if classes.size < 2:
+        only = classes[0].item() if classes.size else "none"
+        raise ValueError(f"{place}: expected at least 2 classes, got only {only!r}")
+    return y.astype(np.intp).reshape(-1), tuple(c.item() for c in classes)
