@@ -245,36 +245,84 @@ def _record(config, c, t, seed, root, m=None, p=0, epochs=0, seconds=0.0, interr
     )
 
 
-def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str, callbacks=()):
-    """Train every group of ``configs`` ``trials`` times; one record per trial, grid order."""
+def _run(
+    configs: list[Config],
+    trials: int,
+    data,
+    seed,
+    quiet: bool,
+    desc: str,
+    callbacks=(),
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+    journal=None,
+):
+    """Train every group of ``configs`` ``trials`` times; one record per trial, grid order.
+
+    With a ``journal`` file, the trials it holds are not trained again, and each finished
+    population's records are appended to it as soon as it finishes.
+    """
+    from nnscratch.experiments.journal import Journal, seed_of
+    from nnscratch.experiments.parallel import run_chunks, workers  # joblib: when called
+
+    if chunk_size is not None:
+        chunk_size = check_int("chunk_size", chunk_size)
+    n_workers = workers(n_jobs)
+    if n_workers > 1 and callbacks:
+        raise fail("callbacks", f"none when {n_workers} workers train in parallel", callbacks)
     data = load_data(data)
+    if journal is not None and seed is None:
+        seed = seed_of(journal)  # a run seeded afresh resumes with its own seed
     root = as_seed_sequence(seed)
     seeds = [child(root, i) for i in range(len(configs) * trials)]  # config c, trial t: c*T+t
+    if journal is not None:
+        journal = Journal.open(journal, configs, trials, root.entropy)
+    done = journal.done if journal is not None else {}
     populations = [  # each group's (config, trial) pairs, in chunks that fit in memory
-        chunk for group in group_configs(configs) for chunk in _chunks(configs, group, trials, data)
+        chunk
+        for group in group_configs(configs)
+        for chunk in _chunks(configs, group, trials, data, chunk_size, n_workers, done)
     ]
     records: list[TrialRecord | None] = [None] * len(seeds)
+    for (c, t), record in done.items():
+        records[c * trials + t] = record
+
+    def keep(members, epochs, stopped, m, seconds) -> None:
+        made = []
+        for p, (c, t) in enumerate(members):
+            i = c * trials + t
+            records[i] = _record(configs[c], c, t, seeds[i], root, m, p, epochs, seconds, stopped)
+            made.append(records[i])
+        if journal is not None:
+            journal.append(made)
+
     bar = _progress(sum(configs[chunk[0][0]].epochs for chunk in populations), quiet, desc)
     with _CtrlC().installed() as ctrl_c:
         try:
-            for members in populations:
-                start = time.perf_counter()
-                _, history, m = train_population(
-                    [configs[c] for c, _ in members],
-                    [seeds[c * trials + t] for c, t in members],
-                    data,
-                    callbacks=[_EpochTicker(bar), *callbacks],
-                    on_interrupt="return",
-                )
-                seconds = (time.perf_counter() - start) / len(members)  # split evenly
-                for p, (c, t) in enumerate(members):
-                    i = c * trials + t
-                    epochs, stopped = history.epochs, history.interrupted
-                    records[i] = _record(
-                        configs[c], c, t, seeds[i], root, m, p, epochs, seconds, stopped
+            if n_workers > 1:  # the chunks on joblib's workers; records as each finishes
+                chunks = [
+                    ([configs[c] for c, _ in members], [seeds[c * trials + t] for c, t in members])
+                    for members in populations
+                ]
+                for k, result in run_chunks(chunks, data, n_jobs):
+                    keep(populations[k], *result)
+                    bar.update(result[0])
+                    if result[1] or ctrl_c.pressed:  # stop: no other chunk starts
+                        break
+            else:  # here, one population after another
+                for members in populations:
+                    start = time.perf_counter()
+                    _, history, m = train_population(
+                        [configs[c] for c, _ in members],
+                        [seeds[c * trials + t] for c, t in members],
+                        data,
+                        callbacks=[_EpochTicker(bar), *callbacks],
+                        on_interrupt="return",
                     )
-                if history.interrupted or ctrl_c.pressed:
-                    break
+                    seconds = (time.perf_counter() - start) / len(members)  # split evenly
+                    keep(members, history.epochs, history.interrupted, m, seconds)
+                    if history.interrupted or ctrl_c.pressed:
+                        break
         except KeyboardInterrupt:  # a second Ctrl-C outside training: stop at once
             pass
         finally:
@@ -290,10 +338,11 @@ def _run(configs: list[Config], trials: int, data, seed, quiet: bool, desc: str,
 MEMORY_SHARE = 0.5
 
 
-def _chunks(configs: list[Config], group: list[int], trials: int, data: Data):
-    """The ``(config, trial)`` members of one group (indices into ``configs``), split into
-    populations that fit in :data:`MEMORY_SHARE` of memory, as
-    :func:`~nnscratch.core.checks.training_bytes` estimates it.
+def _chunks(configs, group, trials: int, data: Data, size=None, n_workers: int = 1, done=()):
+    """The ``(config, trial)`` members of one group (indices into ``configs``) not yet
+    ``done``, split into populations of at most ``size`` members that each fit in
+    :data:`MEMORY_SHARE` of memory, as :func:`~nnscratch.core.checks.training_bytes`
+    estimates it; with several workers and no ``size``, into at least one per worker.
 
     Member ``p`` of a population trains as it would alone (its own seed, rows and streams),
     so a chunk changes no result beyond rounding between the compiled kernels' layouts.
@@ -308,9 +357,15 @@ def _chunks(configs: list[Config], group: list[int], trials: int, data: Data):
     itemsize = np.dtype(first.dtype).itemsize
     rows = max(len(X_train), len(X_test))
     each = training_bytes(sizes, first.batch_size, rows, itemsize)
-    members = [(c, t) for c in group for t in range(trials)]  # (config, trial)
-    limit = memory_bytes() * MEMORY_SHARE  # 0 where unknown: one population
+    members = [(c, t) for c in group for t in range(trials) if (c, t) not in done]
+    if not members:
+        return []
+    limit = memory_bytes() * MEMORY_SHARE  # 0 where unknown: no limit
     per = len(members) if limit <= 0 else max(1, int(limit // each))
+    if size is not None:
+        per = min(per, size)
+    elif n_workers > 1:
+        per = min(per, -(-len(members) // n_workers))  # ceil: every worker gets work
     return [members[i : i + per] for i in range(0, len(members), per)]
 
 
@@ -321,6 +376,10 @@ def repeat(
     seed=None,
     quiet: bool = False,
     callbacks: Sequence[Callback] = (),
+    *,
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+    journal=None,
 ) -> list[TrialRecord]:
     """``trials`` independent trials of one configuration, trained as ONE population.
 
@@ -330,10 +389,15 @@ def repeat(
     terminal and ``quiet`` is False. ``callbacks`` join the training of the population.
     More than :data:`~nnscratch.experiments.config.MAX_TRIALS` trials are refused before
     anything is built. Ctrl-C: see the module's docstring (the records mark what it cut).
+    ``chunk_size``, ``n_jobs`` and ``journal``: as for :func:`sweep`.
     """
     trials = check_int("trials", trials)
     check_trial_count(1, trials)
-    return _run([as_config(config)], trials, data, seed, quiet, "repeat", callbacks)
+    configs = [as_config(config)]
+    # fmt: off
+    return _run(configs, trials, data, seed, quiet, "repeat", callbacks, chunk_size, n_jobs,
+                journal)
+    # fmt: on
 
 
 def sweep(
@@ -344,6 +408,10 @@ def sweep(
     seed=None,
     quiet: bool = False,
     callbacks: Sequence[Callback] = (),
+    *,
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+    journal=None,
 ) -> list[TrialRecord]:
     """Every point of ``grid`` (field name -> list of values, on top of ``base``) ``trials`` times.
 
@@ -354,10 +422,24 @@ def sweep(
     ``callbacks`` join the training of every population. More than
     :data:`~nnscratch.experiments.config.MAX_TRIALS` networks (points x trials) are refused
     before any configuration is built. Ctrl-C: see the module's docstring.
+
+    Where it runs: ``chunk_size`` caps the members of one population (populations are
+    also split to fit in memory, and, with several workers and no ``chunk_size``, into one
+    or more per worker); ``n_jobs`` (joblib's) runs the populations on that many workers of
+    joblib's active backend (:mod:`nnscratch.experiments.parallel`: local processes, or a
+    Dask cluster under ``joblib.parallel_config("dask")``); ``callbacks`` need the default,
+    in-process run. The records are the same, number for number, whichever backend runs a
+    given chunking (another chunking changes them only by rounding between kernels).
+    ``journal``: a ``.jsonl`` file that makes the run resumable
+    (:mod:`nnscratch.experiments.journal`).
     """
     trials = check_int("trials", trials)
     check_trial_count(grid_size(grid), trials)
-    return _run(expand_grid(grid, base), trials, data, seed, quiet, "sweep", callbacks)
+    configs = expand_grid(grid, base)
+    # fmt: off
+    return _run(configs, trials, data, seed, quiet, "sweep", callbacks, chunk_size, n_jobs,
+                journal)
+    # fmt: on
 
 
 def run_trial(

@@ -1,0 +1,165 @@
+"""Repeats and sweeps on other workers (joblib's loky processes, Dask) and resumable runs:
+the same records whichever runs them, and a resumed run equal to an uninterrupted one."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+
+import joblib
+import pytest
+
+from nnscratch.core.callback import Callback
+from nnscratch.data import load_moons
+from nnscratch.experiments import Config, repeat, sweep
+from nnscratch.experiments import runner as runner_module
+
+DATA = load_moons(n_samples=200)  # 150 train / 50 test
+TINY = Config(hidden=8, lr=0.1, batch_size=16, epochs=2)
+GRID = {"hidden": [3, 9], "lr": [0.05, 0.2], "batch_size": [16, 32]}  # 2 groups of 4 points
+
+
+def timeless(records):
+    return [dataclasses.replace(r, seconds=0.0) for r in records]
+
+
+@pytest.fixture(scope="module")
+def here():
+    """The sweep in this process, chunks of at most 4 members."""
+    return sweep(GRID, trials=3, base=TINY, data=DATA, seed=9, quiet=True, chunk_size=4)
+
+
+def test_chunk_size_splits_the_work_and_keeps_grid_order(here):
+    assert [(r.config_index, r.trial) for r in here] == [(c, t) for c in range(8) for t in range(3)]
+    assert [r.seed_spawn_key for r in here] == [(i,) for i in range(24)]
+    assert not any(r.interrupted or r.diverged for r in here)
+
+
+def test_local_processes_give_the_same_records(here):
+    got = sweep(GRID, trials=3, base=TINY, data=DATA, seed=9, quiet=True, chunk_size=4, n_jobs=2)
+    assert timeless(got) == timeless(here)
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        got = sweep(GRID, trials=3, base=TINY, data=DATA, seed=9, quiet=True, chunk_size=4)
+    assert timeless(got) == timeless(here)
+
+
+def test_dask_in_process_and_a_real_scheduler_with_two_worker_processes(here):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+        joblib.parallel_config("dask"),
+    ):
+        got = sweep(GRID, trials=3, base=TINY, data=DATA, seed=9, quiet=True, chunk_size=4)
+    assert timeless(got) == timeless(here)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        joblib.parallel_config("dask"),
+    ):
+        assert len(client.scheduler_info()["workers"]) == 2
+        got = sweep(GRID, trials=3, base=TINY, data=DATA, seed=9, quiet=True, chunk_size=4)
+    assert timeless(got) == timeless(here)
+
+
+def test_bad_parallel_arguments_are_refused_before_any_work():
+    for n_jobs in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="n_jobs: expected None, a number of workers"):
+            repeat(TINY, trials=2, data=DATA, seed=0, n_jobs=n_jobs)
+    with pytest.raises(ValueError, match="chunk_size"):
+        repeat(TINY, trials=2, data=DATA, seed=0, chunk_size=0)
+    with pytest.raises(ValueError, match="callbacks: expected none when 2 workers"):
+        repeat(TINY, trials=2, data=DATA, seed=0, n_jobs=2, callbacks=[Callback()])
+
+
+class CtrlCInGroup(Callback):
+    """A real SIGINT in the first batch of the ``group``-th population trained."""
+
+    def __init__(self, group: int) -> None:
+        self.group, self.began = group, -1
+
+    def on_train_begin(self, run) -> None:
+        self.began += 1
+
+    def on_batch_end(self, run, batch, logs) -> None:
+        if self.began == self.group and batch == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def run_into(path, **kwargs):
+    return sweep(GRID, trials=3, base=TINY, data=DATA, seed=9, quiet=True, chunk_size=4,
+                 journal=path, **kwargs)  # fmt: skip
+
+
+def test_a_journal_resumed_after_ctrl_c_gives_the_uninterrupted_records(tmp_path):
+    # every run with a batch callback: the same (NumPy) epoch, so equal to the last bit
+    here = run_into(tmp_path / "whole.jsonl", callbacks=[CtrlCInGroup(99)])
+    path = tmp_path / "runs.jsonl"
+    first = run_into(path, callbacks=[CtrlCInGroup(2)])
+    assert sum(not r.interrupted for r in first) == 8  # chunks 0 and 1 finished, 4 each
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["trials"] == 3 and header["seed_entropy"] == 9 and len(header["configs"]) == 8
+    assert len(lines) == 1 + 8  # the interrupted trials are not written
+    trained = []
+    original = runner_module.train_population
+
+    def counting(configs, seeds, data, **kwargs):
+        trained.append(len(configs))
+        return original(configs, seeds, data, **kwargs)
+
+    runner_module.train_population = counting
+    try:
+        resumed = run_into(path, callbacks=[CtrlCInGroup(99)])
+    finally:
+        runner_module.train_population = original
+    assert trained == [4] * 4  # only the 16 trials not done
+    assert timeless(resumed) == timeless(here)
+    assert len(path.read_text().splitlines()) == 1 + 24
+    assert timeless(run_into(path)) == timeless(here)  # all done: nothing trained
+
+
+def test_a_torn_last_line_is_dropped_and_the_run_resumes(here, tmp_path):
+    path = tmp_path / "runs.jsonl"
+    run_into(path)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:6]) + lines[6][:40])  # 5 records, then a torn one
+    assert timeless(run_into(path)) == timeless(here)
+    assert [json.loads(line) for line in path.read_text().splitlines()[1:6]] == [
+        json.loads(line) for line in lines[1:6]
+    ]
+
+
+def test_a_journal_of_another_run_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    run_into(path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="trials differs"):
+        sweep(GRID, trials=2, base=TINY, data=DATA, seed=9, quiet=True, journal=path)
+    with pytest.raises(ValueError, match="seed_entropy differs"):
+        sweep(GRID, trials=3, base=TINY, data=DATA, seed=8, quiet=True, journal=path)
+    with pytest.raises(ValueError, match="configs differs"):
+        sweep({"hidden": [3]}, trials=3, base=TINY, data=DATA, seed=9, quiet=True, journal=path)
+    assert path.read_bytes() == before
+    other = tmp_path / "notes.txt"
+    other.write_text("my notes, not a journal")
+    with pytest.raises(ValueError, match="first line is not its header"):
+        run_into(other)
+    assert other.read_text() == "my notes, not a journal"
+
+
+def test_a_run_seeded_afresh_resumes_with_its_own_seed(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    first = repeat(TINY, trials=3, data=DATA, quiet=True, journal=path)
+    again = repeat(TINY, trials=3, data=DATA, quiet=True, journal=path)
+    assert timeless(again) == timeless(first)
