@@ -13,9 +13,10 @@ How scikit-learn's rules map onto the network:
 - ``alpha`` is scikit-learn's L2 term ``alpha / 2 ||W||^2`` divided by the batch's weight
   sum; the network's penalty is one constant, so it is ``alpha / (batch_size * mean(w))``
   (``mean(w)`` of the sample weights, 1 without), exact for full batches and unweighted data.
-- The regressor trains the mean squared error and reports half of it (``loss_``), as
-  scikit-learn does; its penalty is doubled to match, so the objective is scikit-learn's
-  times two, the same minimiser.
+- The regressor trains scikit-learn's squared error, ``1/2 sum_k (z_k - y_k)^2`` averaged
+  over rows (its gradient, ``z - y``, is scikit-learn's), and reports it as ``loss_``
+  (for one output that is scikit-learn's ``loss_``; for several, scikit-learn reports its
+  mean over outputs instead).
 - Stopping follows scikit-learn epoch for epoch: ``tol`` and ``n_iter_no_change`` on the
   training loss, or on the validation score with ``early_stopping`` (then the best weights
   come back at the end); ``learning_rate="adaptive"`` divides the rate by 5 instead of
@@ -103,6 +104,16 @@ class MultilabelLogLoss(Loss):
         return ((z > 0) == (target > 0.5)).all(axis=-1)  # (P,N)
 
 
+class HalfSquaredError(MeanSquaredError):
+    """scikit-learn's regression loss: ``l = 1/2 sum_k (z_k - y_k)^2`` per row, averaged
+    over rows; backward ``dl/dz = z - y``. ``score`` is R^2, as the mean squared error's."""
+
+    def forward(self, z, target, sample_weight=None):
+        d = z - target  # (P,N,K)
+        self._cache = d
+        return self._reduce(0.5 * (d * d).sum(axis=-1), sample_weight)  # (P,)
+
+
 def _random_seed(random_state):
     """An int or None from scikit-learn's ``random_state`` (int, RandomState or None)."""
     if random_state is None or isinstance(random_state, numbers.Integral):
@@ -133,6 +144,12 @@ def _json_value(v):
     return v
 
 
+def _floats(values) -> list:
+    """Numbers for a strict JSON header: ``inf``, ``-inf`` and ``nan`` as those strings
+    (``float`` reads them back)."""
+    return [float(v) if np.isfinite(v) else str(float(v)) for v in np.ravel(values)]
+
+
 class _Stopping(Callback):
     """scikit-learn's per-epoch bookkeeping, for every member at once.
 
@@ -142,14 +159,14 @@ class _Stopping(Callback):
     (``adaptive``) or a stop (the member is frozen through ``run.active``).
     """
 
-    def __init__(self, est, n_train: int, validation, scale: float) -> None:
-        self.est, self.n_train, self.validation, self.scale = est, n_train, validation, scale
+    def __init__(self, est, n_train: int, validation) -> None:
+        self.est, self.n_train, self.validation = est, n_train, validation
 
     def on_epoch_end(self, run, epoch, logs):
         est = self.est
         est_state = est._state
         active = run.active.copy()  # (P,) the members that trained this epoch
-        loss = np.asarray(logs["loss"], dtype=np.float64) * self.scale  # (P,)
+        loss = np.asarray(logs["loss"], dtype=np.float64)  # (P,) with the penalty
         est_state["n_iter"][active] += 1
         est.t_ += self.n_train
         est_state["loss"].append(loss)
@@ -159,7 +176,7 @@ class _Stopping(Callback):
             else:
                 Xv, yv, wv = self.validation
                 score = run.net.loss_fn.score(_logits(run.net, Xv), yv, wv)  # R^2 (P,)
-            est_state["val_loss"].append(np.asarray(logs["val_loss"]) * self.scale)
+            est_state["val_loss"].append(np.asarray(logs["val_loss"], dtype=np.float64))
             est_state["score"].append(score)
         if est.early_stopping:
             best = est_state["best_score"]
@@ -254,8 +271,6 @@ class _BaseMLP(BaseEstimator):
                      "batch_norm"):  # fmt: skip
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise fail(flag, "True or False", getattr(self, flag))
-        if self.solver == "sgd" and self.nesterovs_momentum and self.momentum == 0:
-            raise fail("momentum", "a value > 0 with nesterovs_momentum=True", self.momentum)
         rs = self.random_state
         if not (rs is None or isinstance(rs, (numbers.Integral, np.random.RandomState))) or (
             isinstance(rs, bool)
@@ -270,7 +285,9 @@ class _BaseMLP(BaseEstimator):
         """The solver as an nnscratch optimizer, with scikit-learn's hyperparameters."""
         lr = self.learning_rate_init
         if self.solver == "sgd":
-            return SGD(lr=lr, momentum=self.momentum, nesterov=self.nesterovs_momentum)
+            # scikit-learn accepts Nesterov with no momentum: it is plain SGD then
+            nesterov = self.nesterovs_momentum and self.momentum > 0
+            return SGD(lr=lr, momentum=self.momentum, nesterov=nesterov)
         if self.solver in ("adam", "adamw"):
             opt = get_optimizer(self.solver, lr=lr, betas=(self.beta_1, self.beta_2))
             opt.eps = self.epsilon
@@ -321,11 +338,10 @@ class _BaseMLP(BaseEstimator):
             )
             batch = n
         mean_w = 1.0 if wt is None else float(np.mean(wt))
-        scale = 1.0 if self._is_classifier else 0.5  # the regressor reports half the MSE
-        _set_l2(net, self.alpha / (scale * batch * mean_w) if mean_w > 0 else 0.0)
+        _set_l2(net, self.alpha / (batch * mean_w) if mean_w > 0 else 0.0)
         self._state["n_iter"][:] = 0  # n_iter_ counts this call's epochs, as scikit-learn
         self._state["stopped"][:] = False
-        stopper = _Stopping(self, n, validation, scale)
+        stopper = _Stopping(self, n, validation)
         net.fit(
             Xt,
             Yt,
@@ -478,21 +494,22 @@ class _BaseMLP(BaseEstimator):
             "seed": self._seed,
             "best_member_": getattr(self, "best_member_", None),
             "state": {
-                "loss": [row.tolist() for row in s["loss"]],
-                "val_loss": [np.asarray(row).tolist() for row in s["val_loss"]],
-                "score": [np.asarray(row).tolist() for row in s["score"]],
+                "loss": [_floats(row) for row in s["loss"]],
+                "val_loss": [_floats(row) for row in s["val_loss"]],
+                "score": [_floats(row) for row in s["score"]],
                 "n_iter": s["n_iter"].tolist(),
-                "best_loss": s["best_loss"].tolist(),
-                "best_score": s["best_score"].tolist(),
+                "best_loss": _floats(s["best_loss"]),
+                "best_score": _floats(s["best_score"]),
                 "no_improvement": s["no_improvement"].tolist(),
                 "stopped": s["stopped"].tolist(),
             },
         }
         info.update(self._target_info())
         net = self.net_
-        if isinstance(net.loss_fn, MultilabelLogLoss):  # a file names built-in losses only
+        stand_in = {MultilabelLogLoss: SoftmaxCrossEntropy, HalfSquaredError: MeanSquaredError}
+        if type(net.loss_fn) in stand_in:  # a file names built-in losses only
             net = copy.copy(net)  # the same layers; only the loss named in the file differs
-            net.loss_fn = SoftmaxCrossEntropy()  # a stand-in: the estimator sets its own
+            net.loss_fn = stand_in[type(net.loss_fn)]()  # the estimator restores its own
         return net, info
 
     @classmethod
@@ -520,13 +537,17 @@ class _BaseMLP(BaseEstimator):
         net.loss_fn = est._loss_for_file(net)
         est.net_ = net
         s = info["state"]
+
+        def floats(values) -> np.ndarray:
+            return np.array([float(v) for v in values], dtype=np.float64)
+
         state = {
-            "loss": [np.asarray(r, dtype=np.float64) for r in s["loss"]],
-            "val_loss": [np.asarray(r, dtype=np.float64) for r in s["val_loss"]],
-            "score": [np.asarray(r, dtype=np.float64) for r in s["score"]],
+            "loss": [floats(r) for r in s["loss"]],
+            "val_loss": [floats(r) for r in s["val_loss"]],
+            "score": [floats(r) for r in s["score"]],
             "n_iter": np.asarray(s["n_iter"], dtype=np.intp),
-            "best_loss": np.asarray(s["best_loss"], dtype=np.float64),
-            "best_score": np.asarray(s["best_score"], dtype=np.float64),
+            "best_loss": floats(s["best_loss"]),
+            "best_score": floats(s["best_score"]),
             "best_state": {k: v.copy() for k, v in net.population_state.items()},
             "no_improvement": np.asarray(s["no_improvement"], dtype=np.intp),
             "stopped": np.asarray(s["stopped"], dtype=bool),
@@ -964,8 +985,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     __doc__ = (
         """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` on nnscratch.
 
-    Minimises the squared error (reported as half the mean squared error, as scikit-learn
-    does) with an identity output, for one or several outputs.
+    Minimises the squared error ``1/2 sum_k (z_k - y_k)^2`` averaged over rows, with an
+    identity output, for one or several outputs.
 
     Parameters
     ----------"""
@@ -1074,7 +1095,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return X, Y.astype(np.float64)
 
     def _loss(self, Y) -> Loss:
-        return MeanSquaredError()
+        return HalfSquaredError()
+
+    def _loss_for_file(self, net: MLP) -> Loss:
+        return HalfSquaredError()
 
     def _target_info(self) -> dict:
         return {"multilabel": False}
