@@ -74,6 +74,21 @@ def _delimiter(path: Path, sample: str, delimiter: str | None) -> str:
         return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
+def _not_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 is: decoded line by line (a UTF-8 character
+    never contains the byte of ``\\n``, so no line boundary cuts one)."""
+    with open(path, "rb") as f:
+        for line, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return (
+                    f"{where(path, line)}: expected UTF-8 text (CSV), got the byte "
+                    f"0x{raw[e.start]:02x}"
+                )
+    return f"{where(path)}: expected UTF-8 text (CSV)"  # not reached: the decoder failed
+
+
 def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """``(line, fields)`` per non-blank record; decoding and CSV errors name their line."""
     with open(path, encoding="utf-8-sig", newline="") as f:
@@ -83,11 +98,8 @@ def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
                 row = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError as e:
-                raise ValueError(
-                    f"{where(path, reader.line_num + 1)}: expected UTF-8 text (CSV), got the "
-                    f"byte 0x{e.object[e.start]:02x}"
-                ) from None
+            except UnicodeDecodeError:
+                raise ValueError(_not_utf8(path)) from None
             except csv.Error as e:
                 raise ValueError(f"{where(path, reader.line_num)}: expected CSV, got {e}") from None
             if row and any(cell.strip() for cell in row):
