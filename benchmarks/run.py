@@ -22,7 +22,11 @@ Flags::
     --markdown          print the machine and the table as markdown (for the README)
     --seed S            base seed (repetition r uses S + r)
 
-Workloads: W1 ``tutorial.test(X_train, y_train, X_test, y_test, 10, 10, 100)``;
+Workloads: E the scikit-learn estimators: ``nnscratch.sklearn.MLPClassifier`` against
+``sklearn.neural_network.MLPClassifier`` with the same parameters (digits from
+``sklearn.datasets.load_digits``, 64-128-10, adam, batch 32, 50 iterations, seed = the
+repetition's; the time is ``fit`` alone); W1 ``tutorial.test(X_train, y_train, X_test,
+y_test, 10, 10, 100)``;
 W2 ``tutorial.test_class(3, 40, 3, plot=False)``; W3 one 2-64-2 network, batch 10, 100
 epochs; W4 digits 64-128-10, Adam, batch 32, 50 epochs; W5 784-256-128-10 float32, batch
 128, one epoch of 60,000 synthetic rows. Peers: ``nnscratch`` (as a user gets it),
@@ -54,9 +58,69 @@ from benchmarks.workloads import (  # noqa: E402
     PEERS,
     QUICK_SUBSAMPLE,
     WORKLOADS,
+    Workload,
+    dense_flops,
     missing,
     peer_label,
 )
+
+#: Workload E: the same estimator call in both libraries; 50 epochs in both (tol=0 and a
+#: patience longer than max_iter, so neither stops early and the times compare like for like).
+E_PARAMS = dict(
+    hidden_layer_sizes=(128,),
+    solver="adam",
+    batch_size=32,
+    max_iter=50,
+    learning_rate_init=1e-3,
+    tol=0.0,
+    n_iter_no_change=50,
+)
+E_TRAIN_ROWS = 1347  # load_digits, 25% held out, stratified
+WORKLOADS = {
+    "E": Workload(
+        "E",
+        "estimators: MLPClassifier on digits 64-128-10, adam, batch 32, 50 iterations",
+        ("nnscratch", "sklearn"),
+        dense_flops([64, 128, 10], E_TRAIN_ROWS, 50),
+        50 * -(-E_TRAIN_ROWS // 32),
+    ),
+    **WORKLOADS,
+}
+
+
+def estimator_measure(peer: str, seed: int) -> dict:
+    """Workload E in this (fresh) process: setup untimed, then ``fit`` timed, then the
+    held-out accuracy. ``python -m benchmarks.run --estimator-worker PEER SEED``."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+
+    from benchmarks.worker import _rss_mb
+
+    if peer == "nnscratch":
+        from nnscratch.sklearn import MLPClassifier
+    else:
+        from sklearn.neural_network import MLPClassifier
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0  # pixels 0..16 to [0, 1]
+    X, Xt, y, yt = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    est = MLPClassifier(random_state=seed, **E_PARAMS)
+    setup_rss = _rss_mb()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 50 epochs, on purpose
+        t0 = time.perf_counter()
+        est.fit(X, y)
+        seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "accuracy": float(est.score(Xt, yt)),
+        "maxrss_mb": _rss_mb(),
+        "setup_rss_mb": setup_rss,
+        "n_iter": int(est.n_iter_),
+    }
+
 
 # train W1/W2 networks one at a time
 LOOPING = ("numpy-loop", "tutorial-code", "torch-loop", "sklearn")
@@ -72,7 +136,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--estimator-worker", nargs=2, metavar=("PEER", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.estimator_worker:
+        return args
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     for w in args.workloads:
         if w not in WORKLOADS:
@@ -105,6 +172,8 @@ def measure(workload: str, peer: str, k: int, seed: int) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "benchmarks.worker", workload, peer, str(k), str(seed)]
+    if workload == "E":  # the estimators: measured by this file, in a fresh process too
+        cmd = [sys.executable, "-m", "benchmarks.run", "--estimator-worker", peer, str(seed)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -227,6 +296,10 @@ def render(rows: list[dict], info: dict, settings: dict, markdown: bool) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.estimator_worker:
+        peer, seed = args.estimator_worker
+        print(json.dumps(estimator_measure(peer, int(seed))), flush=True)
+        return 0
     print("measuring the machine ...", file=sys.stderr, flush=True)
     info = describe()
     plan = []  # (workload, peer, k) in run order
