@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,17 +94,14 @@ def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """``(line, fields)`` per non-blank record; decoding and CSV errors name their line."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=delimiter)
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError:
-                raise ValueError(_not_utf8(path)) from None
-            except csv.Error as e:
-                raise ValueError(f"{where(path, reader.line_num)}: expected CSV, got {e}") from None
-            if row and any(cell.strip() for cell in row):
-                yield reader.line_num, row
+        try:
+            for row in reader:
+                if row and (len(row) > 1 or row[0].strip()):  # a blank line is no record
+                    yield reader.line_num, row
+        except UnicodeDecodeError:
+            raise ValueError(_not_utf8(path)) from None
+        except csv.Error as e:
+            raise ValueError(f"{where(path, reader.line_num)}: expected CSV, got {e}") from None
 
 
 def _is_number(cell: str) -> bool:
@@ -191,6 +189,8 @@ def _survey(path: Path, rows, names: list[str], t: int, drop: bool) -> _Survey:
                 f"{_describe_missing(row[t])}; pass missing='drop' to leave such rows out"
             )
         s.n_rows += 1
+        if cell in s.labels:  # seen: its kind is known already
+            continue
         if len(s.labels) <= MAX_CLASSES:
             s.labels.add(cell)
         if s.non_number is None and not _is_number(cell):
@@ -252,7 +252,11 @@ def _bad_cell(path, chunk, columns: list[int], names: list[str]) -> str:
 def _fill_chunk(path, chunk, names, features, t, mapping, X, y, start) -> None:
     """Rows ``start .. start + len(chunk)`` of ``X`` and ``y`` from one chunk of records."""
     n = len(chunk)
-    cells = itertools.chain.from_iterable([row[j] for j in features] for _, row in chunk)
+    rows = [row for _, row in chunk]
+    if len(features) > 1:
+        cells = itertools.chain.from_iterable(map(operator.itemgetter(*features), rows))
+    else:
+        cells = map(operator.itemgetter(features[0]), rows)
     try:
         block = np.fromiter(map(float, cells), np.float64, count=n * len(features))
     except ValueError:  # a cell that is not a number: found and named below
