@@ -163,3 +163,53 @@ def test_a_run_seeded_afresh_resumes_with_its_own_seed(tmp_path):
     first = repeat(TINY, trials=3, data=DATA, quiet=True, journal=path)
     again = repeat(TINY, trials=3, data=DATA, quiet=True, journal=path)
     assert timeless(again) == timeless(first)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+CLI = ["--data", "moons", "--epochs", "1", "--batch-size", "64", "--quiet", "--seed", "3"]
+
+
+def cli(capsys, *argv):
+    from nnscratch.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_sweep_on_processes_resumes_from_its_jsonl(capsys, tmp_path):
+    out = tmp_path / "runs.jsonl"
+    argv = ["sweep", "--hidden", "3:6", "--trials", "2", *CLI, "--out", out, "--json"]
+    code, first, err = cli(capsys, *argv, "--backend", "processes", "--n-jobs", "2")
+    assert code == 0, err
+    assert len(out.read_text().splitlines()) == 1 + 6
+    code, again, err = cli(capsys, *argv)  # in this process: all done, read back
+    assert code == 0, err
+    strip = [{**r, "seconds": 0} for r in json.loads(first)["records"]]
+    assert [{**r, "seconds": 0} for r in json.loads(again)["records"]] == strip
+    code, _, err = cli(capsys, "sweep", "--hidden", "3:6", "--trials", "3", *CLI, "--out", out)
+    assert code == 2 and "trials differs: 2 there, 3 here" in err and err.count("\n") == 1
+
+
+def test_cli_dask_on_a_running_scheduler_and_refusals(capsys):
+    distributed = pytest.importorskip("distributed")
+    argv = ["experiment", "--trials", "4", *CLI, "--json"]
+    code, here, err = cli(capsys, *argv, "--chunk-size", "2")
+    assert code == 0, err
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        code, there, err = cli(
+            capsys, *argv, "--chunk-size", "2", "--backend", "dask", "--scheduler", address
+        )
+    assert code == 0, err
+    records = [json.loads(text)["records"] for text in (here, there)]
+    assert [[{**r, "seconds": 0} for r in rs] for rs in records][0] == [
+        {**r, "seconds": 0} for r in records[1]
+    ]
+    code, _, err = cli(capsys, *argv, "--scheduler", address)
+    assert code == 2 and "--scheduler: expected --backend dask" in err
+    code, _, err = cli(capsys, *argv, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    assert code == 2 and "expected a Dask scheduler that answers" in err

@@ -27,10 +27,11 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
-RECORD_SUFFIXES = (".json", ".csv")
+RECORD_SUFFIXES = (".json", ".csv", ".jsonl")
 MODEL_SUFFIXES = (".npz",)
 
 #: Exit statuses.
@@ -298,7 +299,8 @@ def _experiment_parser(sub) -> None:
     p.add_argument(
         "--trials", type=_number(int, 1, maximum=MAX_TRIALS), default=10, help="(default: 10)"
     )
-    p.add_argument("--out", metavar="FILE", help="save the records (.json or .csv)")
+    p.add_argument("--out", metavar="FILE", help=_OUT_HELP)
+    _backend_options(p)
     _common(p)
 
 
@@ -341,8 +343,46 @@ def _sweep_parser(sub) -> None:
         "--trials", type=_number(int, 1, maximum=MAX_TRIALS), default=3, help="(default: 3)"
     )
     p.add_argument("--plot", metavar="FILE", help="save the sweep plot (.png/.svg/.pdf)")
-    p.add_argument("--out", metavar="FILE", help="save the records (.json or .csv)")
+    p.add_argument("--out", metavar="FILE", help=_OUT_HELP)
+    _backend_options(p)
     _common(p)
+
+
+_OUT_HELP = (
+    "save the records (.json or .csv); a .jsonl file is written as each part finishes, and "
+    "running the same command again resumes from it"
+)
+
+
+def _backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend",
+        choices=("local", "processes", "dask"),
+        default="local",
+        help="where the populations train: in this process (default), on this machine's "
+        "cores (joblib's processes), or on a Dask cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://127.0.0.1:8786 (--backend dask; without "
+        "it, a local cluster is started and closed)",
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="workers for --backend processes or a local dask cluster (default: every core)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="at most N networks to a population (default: what fits in memory, and at "
+        "least one population per worker)",
+    )
 
 
 def _model_argument(p: argparse.ArgumentParser) -> None:
@@ -640,7 +680,7 @@ def _report_records(args, records, out: Path | None, vary=None) -> None:
     """Save the records (first: nothing that trained is lost to what follows), then print."""
     from nnscratch.experiments import format_summary, save_records, summarize
 
-    if out is not None:
+    if out is not None and out.suffix.lower() != ".jsonl":  # a journal is written already
         _save("--out", out, lambda path: save_records(records, path))
     summary = summarize(records)
     if args.json:
@@ -651,6 +691,61 @@ def _report_records(args, records, out: Path | None, vary=None) -> None:
     print(f"{len(records)} trials in {seconds:.2f} s")
     if out is not None:
         print(f"records: {out}")
+
+
+@contextmanager
+def _backend(args):
+    """joblib's backend for ``--backend``, around the run; yields the runner's keywords.
+
+    ``dask`` connects to ``--scheduler`` (refused within seconds when nothing answers) or
+    starts a local cluster, says where its dashboard is, and closes what it started.
+    """
+    if args.scheduler is not None and args.backend != "dask":
+        raise UsageError(f"--scheduler: expected --backend dask, got --backend {args.backend}")
+    where = {
+        "chunk_size": args.chunk_size,
+        "journal": args.out if args.out and args.out.lower().endswith(".jsonl") else None,
+    }
+    if args.backend == "local":
+        yield {**where, "n_jobs": 1}
+        return
+    import joblib
+
+    if args.backend == "processes":
+        with joblib.parallel_config(backend="loky", n_jobs=args.n_jobs or -1):
+            yield where
+        return
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            "--backend dask: expected the dask and distributed packages (pip install "
+            "'nnscratch[dask]'), got neither installed"
+        ) from None
+    with _dask_client(distributed, args) as client:
+        _say(args, f"dask: scheduler {client.scheduler.address}, dashboard {client.dashboard_link}")
+        with joblib.parallel_config(backend="dask"):
+            yield where
+
+
+@contextmanager
+def _dask_client(distributed, args):
+    if args.scheduler is None:
+        cluster = distributed.LocalCluster(
+            n_workers=args.n_jobs or os.cpu_count() or 1, threads_per_worker=1, processes=True
+        )
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(args.scheduler, timeout="5s")
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        raise UsageError(
+            f"--scheduler: expected a Dask scheduler that answers, got {args.scheduler!r} "
+            f"({_one_line(error)})"
+        ) from None
+    with client:
+        yield client
 
 
 def _kept(out: Path | None) -> str:
@@ -672,7 +767,10 @@ def cmd_experiment(args) -> int:
 
     out = _output_path(args.out, "--out", RECORD_SUFFIXES)
     config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
-    records = repeat(config, trials=args.trials, data=args.data, seed=args.seed, quiet=args.quiet)
+    with _backend(args) as where:
+        records = repeat(
+            config, trials=args.trials, data=args.data, seed=args.seed, quiet=args.quiet, **where
+        )
     _report_records(args, records, out, vary=["hidden"])
     _stop_if_interrupted(records, out)
     return 0
@@ -714,9 +812,16 @@ def cmd_sweep(args) -> int:
     check_trial_count(math.prod(len(v) for v in options.values()), args.trials, "--trials")
     grid = {**options, "hidden": [(w,) * args.layers for w in args.hidden]}
     base = _config(args)
-    records = sweep(
-        grid, trials=args.trials, base=base, data=args.data, seed=args.seed, quiet=args.quiet
-    )
+    with _backend(args) as where:
+        records = sweep(
+            grid,
+            trials=args.trials,
+            base=base,
+            data=args.data,
+            seed=args.seed,
+            quiet=args.quiet,
+            **where,
+        )
     _report_records(args, records, out, vary=axes or ["hidden"])
     if plot is not None:
         _plot(args, lambda: _sweep_figure(records, axes[0] if axes else "hidden"), plot, _kept(out))
