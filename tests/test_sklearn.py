@@ -371,6 +371,7 @@ def test_classifier_model_file_round_trip(tmp_path, iris, labels):
     _same_fit(est, back, X)
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_model_file_round_trip_multilabel_mean_and_regressor(tmp_path, iris):
     X, y = iris
     Y = np.column_stack([y == 0, y == 2]).astype(int)
@@ -382,9 +383,24 @@ def test_model_file_round_trip_multilabel_mean_and_regressor(tmp_path, iris):
     ]
     for i, (est, target) in enumerate(cases):
         est.fit(X, target)
+        est.feature_names_in_ = np.array(["a", "b", "c", "d"], dtype=object)  # a frame's
         save(est, tmp_path / f"m{i}.npz")
         back = load(tmp_path / f"m{i}.npz")
         assert type(back) is type(est)
         _same_fit(est, back, X)
+        np.testing.assert_array_equal(back.feature_names_in_, est.feature_names_in_)
+        del back.feature_names_in_  # X below is an array: no names to check against
         back.set_params(warm_start=True, max_iter=2).fit(X, target)  # it trains on
         assert back.t_ == est.t_ + 2 * 150 and len(back.loss_curve_) == len(est.loss_curve_) + 2
+
+
+def test_model_file_that_does_not_fit_is_refused(tmp_path, iris):
+    X, y = iris
+    est = small(max_iter=2).fit(X, y)
+    net, info = est._to_model_file()
+    with pytest.raises(ValueError, match="^estimator"):
+        MLPClassifier._from_model_file(net, {**info, "classes_": [0, 1, 2, 3]})
+    with pytest.raises(ValueError, match="^estimator"):
+        MLPClassifier._from_model_file(net, {k: v for k, v in info.items() if k != "t_"})
+    with pytest.raises(ValueError, match="^alpha"):
+        MLPClassifier._from_model_file(net, {**info, "params": {**info["params"], "alpha": -1}})

@@ -515,7 +515,25 @@ class _BaseMLP(BaseEstimator):
     @classmethod
     def _from_model_file(cls, net: MLP, info: dict):
         """The fitted estimator :meth:`_to_model_file` described; predicts bit for bit the
-        same. The optimizer's state is not in the file: training on starts it afresh."""
+        same. The optimizer's state is not in the file: training on starts it afresh.
+
+        A description that does not fit the network, or lacks an entry, is a ``ValueError``.
+        """
+        try:
+            est = cls._rebuild(net, info)
+        except (KeyError, TypeError, IndexError) as err:
+            raise fail("estimator", f"a complete {cls.__name__} description", err) from None
+        expected = (net.sizes[0], est._n_units())
+        if (est.n_features_in_, est.n_outputs_) != expected or net.sizes[-1] != expected[1]:
+            got = f"{est.n_features_in_} features, {est.n_outputs_} outputs for network {net}"
+            raise fail("estimator", "a description matching the network", got, described=True)
+        return est
+
+    def _n_units(self) -> int:
+        return self.n_outputs_
+
+    @classmethod
+    def _rebuild(cls, net: MLP, info: dict):
         params = dict(info["params"])
         if isinstance(params.get("class_weight"), dict):
             params["class_weight"] = {k: v for k, v in params["class_weight"]["pairs"]}
@@ -892,6 +910,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _loss_for_file(self, net: MLP) -> Loss:
         return MultilabelLogLoss() if self._multilabel else net.loss_fn
+
+    def _n_units(self) -> int:
+        """Output units the classes need: one for two classes, else one per class."""
+        k = len(self.classes_)
+        return 1 if k == 2 and not self._multilabel else k
 
     def _target_info(self) -> dict:
         classes = self.classes_
