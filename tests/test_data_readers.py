@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import re
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnscratch.data import csvfile, read
+from nnscratch.data import Preprocessor, csvfile, prepare, read
 
 
 def write(path, text: str, encoding: str = "utf-8"):
@@ -305,3 +306,26 @@ def test_bad_idx_is_refused(tmp_path):
         read(images)
     with pytest.raises(ValueError, match="task: expected 'classification' or 'auto' for IDX"):
         read(images, task="regression")
+
+
+# --- from a file to a model's inputs ---------------------------------------------------
+
+
+def test_read_prepare_and_predict_on_columns_in_another_order(tmp_path):
+    rows = "\n".join(f"{i % 7},{i * 0.25},{'ny'[i % 2]}" for i in range(40))
+    train = read(write(tmp_path / "train.csv", "a,b,buy\n" + rows + "\n"), target="buy")
+    splits, pre = prepare(train, test=0.25, seed=1)
+    assert splits.X_train.shape == (30, 2) and splits.X_test.shape == (10, 2)
+    assert np.bincount(splits.y_test).tolist() == [5, 5]  # stratified
+    np.testing.assert_array_equal(pre.mean_, train.X[splits.train_rows].mean(axis=0))
+    header = json.loads(json.dumps(pre.to_header()))
+    later = Preprocessor.from_header(header)
+    new = read(write(tmp_path / "new.csv", "buy,b,a\ny,0.5,3\nn,1.5,6\n"), target="buy")
+    assert new.feature_names == ("b", "a")
+    np.testing.assert_array_equal(
+        later.transform(new.X, new.feature_names),
+        (np.array([[3, 0.5], [6, 1.5]]) - pre.mean_) / pre.scale_,
+    )
+    np.testing.assert_array_equal(later.encode(new.decode(new.y)), [1, 0])
+    with pytest.raises(ValueError, match=r"missing \['a'\], unknown \['c'\]"):
+        later.transform(new.X, ("b", "c"))
