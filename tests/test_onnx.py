@@ -71,7 +71,7 @@ def test_batch_norm_uses_the_running_averages_and_dropout_is_absent(tmp_path, dt
     export_onnx(net, tmp_path / "m.onnx")
     out = run_onnx(tmp_path / "m.onnx", X, dtype)
     np.testing.assert_allclose(out["probabilities"], net.predict_proba(X), 0, TOL[dtype])
-    ops = {node.op_type for node in onnx.load(tmp_path / "m.onnx").graph.node}
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "m.onnx")).graph.node}
     assert "Dropout" not in ops and "BatchNormalization" not in ops
 
 
@@ -88,6 +88,14 @@ def test_a_population_member_with_its_width_mask(tmp_path, dtype):
         out = run_onnx(tmp_path / f"m{p}.onnx", X, dtype)
         np.testing.assert_allclose(out["probabilities"], net.predict_proba(X)[p], 0, TOL[dtype])
         np.testing.assert_allclose(out["probabilities"], net.member(p).predict_proba(X), 0, 1e-6)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy"])
+def test_a_network_without_hidden_layers(tmp_path, loss):
+    net = nns.MLP([3, 1 if loss == "binary_cross_entropy" else 4], loss=loss, seed=2)
+    export_onnx(net, tmp_path / "m.onnx")
+    out = run_onnx(tmp_path / "m.onnx", X, np.float64)
+    np.testing.assert_allclose(out["probabilities"], net.predict_proba(X), 0, 1e-12)
 
 
 def test_a_population_of_one_needs_no_member(tmp_path):
@@ -121,7 +129,7 @@ def test_regression_predictions_as_predict(tmp_path, loss, K, dtype):
 def test_the_graph_names_its_input_and_outputs_and_any_batch_size(tmp_path):
     net = nns.MLP([3, 4, 2], dtype=np.float32, seed=1)
     export_onnx(net, tmp_path / "m.onnx")
-    model = onnx.load(tmp_path / "m.onnx")
+    model = onnx.load(str(tmp_path / "m.onnx"))
     onnx.checker.check_model(model, full_check=True)
     assert model.opset_import[0].version == OPSET and model.ir_version == IR_VERSION
     (inp,) = model.graph.input
@@ -174,6 +182,11 @@ def test_a_scikit_learn_estimator(tmp_path):
     export_onnx(est, tmp_path / "m.onnx")
     out = run_onnx(tmp_path / "m.onnx", X, np.float64)
     np.testing.assert_allclose(out["probabilities"], est.predict_proba(X), 0, 1e-12)
+    reg = sk.MLPRegressor((5, 4), max_iter=5, random_state=0, n_members=2, ensemble="mean")
+    reg.fit(X, X[:, 0] - 2 * X[:, 1])
+    export_onnx(reg, tmp_path / "r.onnx")
+    out = run_onnx(tmp_path / "r.onnx", X, np.float64)
+    np.testing.assert_allclose(out["predictions"], reg.predict(X), 1e-12, 1e-12)
 
 
 # --- refusals: a ValueError naming what, and nothing written -----------------------------
