@@ -189,7 +189,7 @@ def test_npz(tmp_path):
     np.savez(tmp_path / "d.npz", X=X, y=np.array([2, 0, 2, 5]))
     t = read(tmp_path / "d.npz")
     assert t.X.tobytes() == X.tobytes() and t.classes == (0, 2, 5) and t.y.tolist() == [1, 0, 1, 2]
-    assert t.feature_names == ("x0", "x1", "x2") and t.target == "y"
+    assert t.feature_names == ("x1", "x2", "x3") and t.target == "y"
     np.savez(
         tmp_path / "r.npz", X=X, y=np.array([0.5, 1, 2, 3]), feature_names=np.array(["p", "q", "r"])
     )
@@ -197,6 +197,12 @@ def test_npz(tmp_path):
     assert r.task == "regression" and r.feature_names == ("p", "q", "r") and r.y.dtype == np.float64
     np.savez(tmp_path / "s.npz", X=X, y=np.array(["b", "a", "b", "b"]))
     assert read(tmp_path / "s.npz").classes == ("a", "b")
+    np.savez(tmp_path / "b.npz", X=X, y=np.array([b"u", b"v", b"u", b"u"]))
+    assert read(tmp_path / "b.npz").classes == ("u", "v")  # str, as JSON keeps them
+    np.savez(tmp_path / "t.npz", X=X, y=np.array([True, False, True, True]))
+    t = read(tmp_path / "t.npz")
+    assert t.classes == (0, 1) and type(t.classes[0]) is int
+    assert Preprocessor().fit(t.X, classes=t.classes).to_header()["classes"] == [0, 1]
     X[1, 2] = np.nan
     np.savez(tmp_path / "n.npz", X=X, y=np.array([0, 1, 0, 1]))
     assert read(tmp_path / "n.npz", missing="drop").X.shape == (3, 3)

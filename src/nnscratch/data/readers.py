@@ -87,7 +87,7 @@ def read_npz(path: Path, task: str, missing: str) -> Table:
         names = _npz_array(path, npz, "feature_names") if "feature_names" in keys else None
     X, y, n_dropped = _npz_rows(path, X, y, missing == "drop")
     if names is None:
-        names = tuple(f"x{j}" for j in range(X.shape[1]))
+        names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
     elif names.shape != (X.shape[1],) or names.dtype.kind != "U":
         raise ValueError(
             f"{where(path)}, array 'feature_names': expected {X.shape[1]} strings, got shape "

@@ -64,6 +64,8 @@ def check_task(task: str) -> str:
 def label_table(labels: np.ndarray, place: str) -> tuple[np.ndarray, tuple]:
     """Class indices and their labels from an array of labels (integers or strings), sorted;
     refused with fewer than two classes or more than ``MAX_CLASSES``."""
+    if labels.dtype.kind in "bS":  # labels as JSON has them: ints and str, not bools and bytes
+        labels = labels.astype(np.int64 if labels.dtype.kind == "b" else np.str_)
     if labels.dtype.kind == "f":
         whole = np.isfinite(labels) & (labels == np.round(labels))
         if not np.all(whole):
