@@ -158,7 +158,7 @@ class _Survey:
 
 
 class _Rows:
-    """The records after the header, re-readable for the second pass."""
+    """The records of a file (one pass; make another for the second), and their delimiter."""
 
     def __init__(self, path: Path, delimiter: str) -> None:
         self.path, self.delimiter = path, delimiter
