@@ -211,6 +211,15 @@ def test_history_from_real_training_and_given_axes(moons, population):
     np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), history["loss"].mean(1))
 
 
+def test_history_names_its_validation_data():
+    history = make_history(1, validation=True)
+    ax = nplt.plot_history(history, validation_label="test set").axes[1]
+    assert ax.get_legend_handles_labels()[1] == ["train", "test set"]
+    assert nplt.plot_history(history).axes[0].get_legend_handles_labels()[1][1] == "validation"
+    with pytest.raises(ValueError, match="^validation_label:"):
+        nplt.plot_history(history, validation_label="")
+
+
 def test_history_rejects_bad_input():
     history = make_history(1, validation=False)
     with pytest.raises(ValueError, match="^band:"):
@@ -287,6 +296,31 @@ def test_summary_rows_become_a_sweep():
     assert band.get_label() == "95% CI of the mean"
     np.testing.assert_allclose(band.get_paths()[0].vertices[:, 1].min(), 0.85)
     assert ax.get_xlabel() == "number of neurons" and ax.get_ylabel() == "test accuracy"
+
+
+def test_summary_band_names_its_method_and_the_axis_stays_in_0_1():
+    rows = [
+        {**summary_row(2, 0.97, 0.03), "ci_method": "percentile bootstrap"},
+        {**summary_row(4, 0.99, 0.01), "ci_method": "percentile bootstrap"},
+    ]
+    ax = nplt.plot_summary(rows).axes[0]
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert band.get_label() == "95% CI of the mean (percentile bootstrap)"
+    assert ax.get_ylim()[1] == 1.0  # the band reaches 1.0; the margin above it is cut
+    loss = [{**row, "metric": "test_loss", "mean": 1.5} for row in rows]
+    assert nplt.plot_summary(loss).axes[0].get_ylim()[1] > 1.5  # a loss has no such bound
+
+
+def test_sweep_bounds_cut_the_axis_and_are_checked():
+    mean = np.array([0.5, 0.99])
+    ax = nplt.plot_sweep([1, 2], mean, mean - 0.05, [0.55, 1.0], bounds=(0, 1)).axes[0]
+    assert ax.get_ylim()[1] == 1.0 and ax.get_ylim()[0] < 0.45
+    free = nplt.plot_sweep([1, 2], mean, mean - 0.05, [0.55, 1.0]).axes[0]
+    assert free.get_ylim()[1] > 1.0  # matplotlib's own margin, without bounds
+    with pytest.raises(ValueError, match="^bounds:"):
+        nplt.plot_sweep([1, 2], mean, bounds=(1, 0))
+    with pytest.raises(ValueError, match="^bounds:"):
+        nplt.plot_sweep([1, 2], mean, bounds=(0,))
 
 
 def test_summary_without_intervals_and_bad_fields():
@@ -567,6 +601,60 @@ def test_record_snapshots_epochs_and_copies(moons):
     plain.fit(X, y, epochs=5, batch_size=10)
     for key, value in plain.params.items():
         np.testing.assert_array_equal(net.params[key], value)
+
+
+def test_record_snapshots_early_steps_label_fractions_of_the_first_epoch(moons):
+    X, y = moons  # 60 rows, batch 10: 6 steps an epoch
+    net = nns.MLP([2, 5, 2], seed=4)
+    initial = {k: v.copy() for k, v in net.params.items()}
+    snapshots = nplt.record_snapshots(
+        net, X, y, epochs=2, batch_size=10, early_steps=[1, 3], optimizer=nns.SGD(lr=0.1)
+    )
+    assert [epoch for epoch, _ in snapshots] == [0, 1 / 6, 3 / 6, 1, 2]
+    # after one step: exactly one SGD step away from the initial weights
+    one = snapshots[1][1]
+    assert not np.array_equal(one.params["W1"], initial["W1"])
+    plain = nns.MLP([2, 5, 2], seed=4)
+    plain.fit(X, y, epochs=2, batch_size=10, optimizer=nns.SGD(lr=0.1))
+    for key, value in plain.params.items():  # the batch callback changes nothing
+        np.testing.assert_allclose(net.params[key], value, atol=1e-12)
+    for bad in ([0], [6], [2.5], "1"):
+        with pytest.raises(ValueError, match="^early_steps:"):
+            nplt.record_snapshots(
+                nns.MLP([2, 5, 2], seed=4), X, y, 1, batch_size=10, early_steps=bad
+            )
+
+
+def test_animation_frames_have_ticks_and_titles(tmp_path, moons, monkeypatch):
+    """Each frame keeps the data's axes (ticks and labels) and says its epoch and accuracy."""
+    import nnscratch.plots.animation as animation
+
+    X, y = moons
+    snapshots = nplt.record_snapshots(
+        nns.MLP([2, 5, 2], seed=5), X, y, epochs=1, batch_size=10, early_steps=[2]
+    )
+    seen = []
+    real = animation.draw_boundary
+
+    def spy(ax, xx, yy, proba, X_, y_, title=None):
+        out = real(ax, xx, yy, proba, X_, y_, title)
+        seen.append(ax)
+        return out
+
+    monkeypatch.setattr(animation, "draw_boundary", spy)
+    titles = []
+    original_grab = animation.PillowWriter.grab_frame
+
+    def grab(self, **kwargs):
+        ax = seen[-1]
+        titles.append((ax.get_title(), len(ax.get_xticks()) > 0, ax.get_xlabel()))
+        return original_grab(self, **kwargs)
+
+    monkeypatch.setattr(animation.PillowWriter, "grab_frame", grab)
+    nplt.animate_decision_boundary(X, y, snapshots, tmp_path / "a.gif", resolution=8)
+    assert [t[0].split(",")[0] for t in titles] == ["epoch 0", "epoch 0.333", "epoch 1"]
+    assert all("accuracy 0." in t[0] or "accuracy 1." in t[0] for t in titles)
+    assert all(t[1] and t[2] == "$x_1$" for t in titles)
 
 
 def test_animation_gif_frames(tmp_path, moons, population):

@@ -17,7 +17,7 @@ from matplotlib.colors import Normalize
 from nnscratch.core.callback import Callback
 from nnscratch.core.checks import check_int, check_positive, fail
 from nnscratch.plots._common import atomic_write, check_xy, new_figure, probability_cmap
-from nnscratch.plots.boundary import check_network, draw_boundary, probability_grid
+from nnscratch.plots.boundary import _proba, check_network, draw_boundary, probability_grid
 
 MAX_FRAMES = 30
 
@@ -44,10 +44,18 @@ def _with_params(template, params: Mapping[str, np.ndarray]):
 
 
 class _Snapshot(Callback):
-    """Keeps a copy of the network after every ``every``-th epoch and after the last."""
+    """Keeps a copy of the network after every ``every``-th epoch and after the last, and
+    after each of ``early_steps`` SGD steps of the first epoch (labelled by the fraction of
+    the epoch done, ``step / steps_per_epoch``)."""
 
-    def __init__(self, every: int, out: list) -> None:
+    def __init__(self, every: int, out: list, early_steps=(), steps_per_epoch: int = 1) -> None:
         self.every, self.out = every, out
+        self.early = set(early_steps)
+        self.steps_per_epoch = steps_per_epoch
+
+    def on_batch_end(self, run, batch, logs) -> None:
+        if run.epoch == 0 and batch + 1 in self.early:
+            self.out.append(((batch + 1) / self.steps_per_epoch, _copy(run.net)))
 
     def on_epoch_end(self, run, epoch, logs) -> None:
         done = epoch + 1
@@ -55,22 +63,49 @@ class _Snapshot(Callback):
             self.out.append((done, _copy(run.net)))
 
 
-def record_snapshots(net, X, y, epochs: int, every: int = 1, **fit_kwargs) -> list:
+def record_snapshots(
+    net, X, y, epochs: int, every: int = 1, *, early_steps=(), **fit_kwargs
+) -> list:
     """Train ``net`` in place for ``epochs`` epochs and return ``[(epoch, net_copy), ...]``.
 
     The list starts with the untrained network (epoch 0), then a copy after every
-    ``every``-th epoch and after the last one. Training is one ``net.fit`` call with a
-    snapshot callback, so it follows exactly the path a plain ``fit`` would.
+    ``every``-th epoch and after the last one. ``early_steps`` (SGD steps, counted from 1)
+    adds copies within the first epoch, where a boundary forms fastest: step ``s`` is
+    labelled epoch ``s / steps_per_epoch`` (a fraction), ``steps_per_epoch`` being
+    ``ceil(len(X) / batch_size)``; steps past the first epoch are refused. Training is one
+    ``net.fit`` call with a snapshot callback, so it follows exactly the path a plain
+    ``fit`` would (a batch-level callback runs the NumPy loop, with the same result).
     """
     check_network(net)
     if not callable(getattr(net, "fit", None)):
         raise fail("net", "a network with fit (an nnscratch MLP)", net)
     epochs = check_int("epochs", epochs)
     every = check_int("every", every)
+    steps_per_epoch = -(-len(X) // fit_kwargs.get("batch_size", len(X)) or 1)
+    if isinstance(early_steps, (str, bytes)) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 1 <= s < steps_per_epoch
+        for s in early_steps
+    ):
+        raise fail(
+            "early_steps", f"steps of the first epoch, 1 to {steps_per_epoch - 1}", early_steps
+        )
     callbacks = list(fit_kwargs.pop("callbacks", ()))
     snapshots = [(0, _copy(net))]
-    net.fit(X, y, epochs=epochs, callbacks=[*callbacks, _Snapshot(every, snapshots)], **fit_kwargs)
+    snap = _Snapshot(every, snapshots, [int(s) for s in early_steps], steps_per_epoch)
+    net.fit(X, y, epochs=epochs, callbacks=[*callbacks, snap], **fit_kwargs)
     return snapshots
+
+
+def _predict_mean(model, X: np.ndarray) -> np.ndarray:
+    """The class of highest mean probability over the members, ``(N,)``."""
+    return _proba(model, X).mean(axis=0).argmax(axis=-1)  # (P,N,K) -> (N,)
+
+
+def _epoch_label(epoch) -> str:
+    """``epoch 3`` after a whole epoch; ``epoch 0.027`` within the first one."""
+    if float(epoch) == int(epoch):
+        return f"epoch {int(epoch)}"
+    return f"epoch {float(epoch):.3f}"
 
 
 def _frames(snapshots, max_frames: int) -> list:
@@ -93,13 +128,16 @@ def animate_decision_boundary(
     max_frames: int = MAX_FRAMES,
     figsize=(4.0, 3.6),
     dpi: int = 80,
+    ticks: bool = True,
 ) -> str:
     """Write an animated GIF of the decision boundary over training; returns the path.
 
     ``snapshots`` is ``[(epoch, network), ...]`` as :func:`record_snapshots` returns, or
     ``[(epoch, params), ...]`` with parameter dicts shaped like ``net.params`` (then pass
     ``net`` as the template). A population is drawn as its members' mean probability.
-    More than ``max_frames`` snapshots are thinned evenly, the first and last kept.
+    More than ``max_frames`` snapshots are thinned evenly, the first and last kept. Each
+    frame is titled with its epoch (a fraction within the first epoch) and the accuracy on
+    ``X, y``; ``ticks`` keeps the axes' ticks (the data's own coordinates).
     """
     X, y = check_xy(X, y)
     fps = check_positive("fps", fps)
@@ -132,9 +170,16 @@ def animate_decision_boundary(
                 ax.clear()
                 members = proba.shape[0]
                 who = f"mean of {members} members, " if members > 1 else ""
-                draw_boundary(ax, xx, yy, proba.mean(axis=0), X, y, f"{who}epoch {epoch}")
-                ax.set_xticks([])
-                ax.set_yticks([])
+                mean = proba.mean(axis=0)  # (R,R,K)
+                accuracy = float(np.mean(_predict_mean(model, X) == y))
+                title = f"{who}{_epoch_label(epoch)}, accuracy {accuracy:.3f}"
+                draw_boundary(ax, xx, yy, mean, X, y, title)
+                if ticks:
+                    ax.set_xlabel("$x_1$")
+                    ax.set_ylabel("$x_2$")
+                else:
+                    ax.set_xticks([])
+                    ax.set_yticks([])
                 if not colorbar_drawn and proba.shape[-1] == 2:
                     # one fixed colour bar: the levels are the same 0..1 in every frame
                     mappable = ScalarMappable(Normalize(0.0, 1.0), probability_cmap())

@@ -71,6 +71,7 @@ def plot_history(
     ax=None,
     metrics: Sequence[str] = ("loss", "accuracy"),
     band: str = "minmax",
+    validation_label: str = "validation",
 ) -> Figure:
     """Loss and accuracy per epoch, one panel per metric, from a ``History``.
 
@@ -80,9 +81,12 @@ def plot_history(
     with a band: ``band="minmax"`` (the lowest to the highest member) or ``"std"`` (mean
     ± one standard deviation across members); the legend says which.
 
-    ``axes`` (or ``ax``) draws into existing Axes, one per metric.
+    ``axes`` (or ``ax``) draws into existing Axes, one per metric. ``validation_label``
+    names the validation data in the legend (``"test set"`` when that is what it is).
     """
     band = check_choice("band", band, BANDS)
+    if not isinstance(validation_label, str) or not validation_label:
+        raise fail("validation_label", "a non-empty string", validation_label)
     if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
         raise fail("metrics", "a non-empty list of history keys", metrics)
     if not hasattr(history, "__getitem__") or not hasattr(history, "__contains__"):
@@ -102,7 +106,7 @@ def plot_history(
         _draw(panel, epochs, train, "train", class_color(0), False, band)
         val = _series(history, f"val_{key}")
         if val is not None:
-            _draw(panel, epochs, val, "validation", class_color(1), True, band)
+            _draw(panel, epochs, val, validation_label, class_color(1), True, band)
         style_axes(panel)
         panel.set_xlabel("epoch")
         panel.set_ylabel(key)

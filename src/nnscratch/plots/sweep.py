@@ -40,6 +40,7 @@ def plot_sweep(
     reference_label: str = "reported",
     missing_label: str = "every trial diverged",
     xscale: str = "linear",
+    bounds: tuple[float, float] | None = None,
 ) -> Figure:
     """Mean metric per swept value (a line with markers) and its confidence band.
 
@@ -49,9 +50,15 @@ def plot_sweep(
     ``missing_label`` in the legend, and the line joins the values that have one. NaN bounds
     (fewer than two trials) leave a gap in the band. ``reference`` is an optional ``(x, y)``
     pair of reported values, drawn as separate markers so the two can be compared by eye.
-    ``xscale`` is ``"linear"`` or ``"log"`` (for learning rates, say).
+    ``xscale`` is ``"linear"`` or ``"log"`` (for learning rates, say). ``bounds``, the
+    metric's range (``(0, 1)`` for an accuracy), keeps the y-axis inside it: the axis is
+    fitted to what is drawn, then cut where it would pass a bound.
     """
     x, m, band, ref = _checked(values, mean, ci_low, ci_high, reference, xscale)
+    if bounds is not None:
+        b = _vector("bounds", bounds, 2)
+        if not b[0] < b[1]:
+            raise fail("bounds", "a pair (low, high) with low < high", bounds)
     fig, ax = new_figure(figsize=(6.5, 4.2)) if ax is None else (figure_of(ax), ax)
     order = np.argsort(x, kind="stable")  # draw left to right whatever the sweep order
     x, m = x[order], m[order]
@@ -70,6 +77,9 @@ def plot_sweep(
             zorder=4,
         )
     style_axes(ax)
+    if bounds is not None:
+        low, high = ax.get_ylim()
+        ax.set_ylim(max(low, b[0]), min(high, b[1]))
     ax.set_xscale(xscale)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -181,7 +191,7 @@ def plot_summary(
     ``confidence`` and ``metric``. Rows with no surviving trial (a NaN mean) are drawn as
     missing (see :func:`plot_sweep`), labelled as a sweep whose trials all diverged, or all
     did not finish (``interrupted``); the band where rows have an interval (two or more
-    trials).
+    trials), named with the row's ``ci_method``. An accuracy's y-axis stays in ``[0, 1]``.
     """
     if isinstance(summary, (str, bytes, dict)) or not hasattr(summary, "__iter__"):
         raise fail("summary", "a list of summary rows (dicts)", summary)
@@ -196,6 +206,7 @@ def plot_summary(
     high = [row.get("ci_high", np.nan) for row in rows]
     interrupted = any(row.get("interrupted") and not row.get("n") for row in rows)
     level = rows[0].get("confidence")
+    method = rows[0].get("ci_method")
     metric = str(rows[0].get("metric", "metric")).replace("_", " ")
     if xlabel is None:
         xlabel = "number of neurons" if field == "hidden" else field.replace("_", " ")
@@ -209,9 +220,11 @@ def plot_summary(
         ax=ax,
         reference=reference,
         title=title,
-        band_label=f"{round(100 * level)}% CI of the mean" if level else "confidence interval",
+        band_label=(f"{round(100 * level)}% CI of the mean" if level else "confidence interval")
+        + (f" ({method})" if method else ""),
         missing_label="no trial left (diverged or interrupted)"
         if interrupted
         else "every trial diverged",
         xscale=xscale,
+        bounds=(0.0, 1.0) if metric.endswith("accuracy") else None,
     )
