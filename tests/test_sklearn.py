@@ -33,6 +33,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
         MLPClassifier(max_iter=100, engine="numpy"),
         MLPRegressor(max_iter=100, engine="numpy"),
         MLPClassifier(hidden_layer_sizes=(16,), max_iter=50, n_members=2, ensemble="mean"),
+        MLPRegressor(max_iter=100, n_members=2, ensemble="mean"),
     ]
 )
 def test_scikit_learn_checks(estimator, check):

@@ -589,7 +589,9 @@ _COMMON_PARAMETERS = """
     solver : {'adam', 'sgd', 'adagrad', 'rmsprop', 'adamw'}, default='adam'
         The optimizer (:mod:`nnscratch.core.optim`). ``'sgd'`` takes ``momentum``,
         ``nesterovs_momentum`` and the ``learning_rate`` schedule; ``'adam'`` and
-        ``'adamw'`` take ``beta_1``, ``beta_2`` and ``epsilon``. There is no ``'lbfgs'``.
+        ``'adamw'`` take ``beta_1``, ``beta_2`` and ``epsilon`` (``'adamw'`` also keeps
+        its decoupled weight decay, 0.01); ``'adagrad'`` and ``'rmsprop'`` take
+        ``learning_rate_init`` alone. There is no ``'lbfgs'``.
 
     alpha : float, default=0.0001
         Strength of the L2 term ``alpha / 2 ||W||^2``, divided by the batch's size (its
@@ -987,19 +989,49 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities ``(n_samples, n_classes)``, in ``classes_`` order (the
-        members' mean with ``ensemble='mean'``)."""
+        """Class probabilities, in ``classes_`` order (the members' mean with
+        ``ensemble='mean'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            For multilabel ``y``, each label's probability (rows need not sum to 1).
+        """
         p = self._outputs(X)
         if self.n_outputs_ == 1 and not self._multilabel:
             p = np.hstack([1.0 - p, p])
         return p
 
     def predict_log_proba(self, X):
-        """``log(predict_proba(X))``."""
+        """The logarithm of :meth:`predict_proba`, as scikit-learn computes it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
         return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """Predicted labels ``(n_samples,)`` (an indicator matrix for multilabel)."""
+        """The most probable class of each row (probability above 0.5 for two classes and
+        for each label of a multilabel problem).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``, or a 0/1 indicator matrix for multilabel ``y``.
+        """
         p = self._outputs(X)  # checks that the estimator is fitted
         return self._label_binarizer.inverse_transform(p)
 
@@ -1147,6 +1179,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current weights and optimizer.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
         Returns
         -------
         self : MLPRegressor
@@ -1154,7 +1192,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
-        """Predictions ``(n_samples,)``, or ``(n_samples, n_outputs)`` for several outputs
-        (the members' mean with ``ensemble='mean'``)."""
+        """The network's outputs (the members' mean with ``ensemble='mean'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
         y = self._outputs(X)
         return y[:, 0] if y.shape[1] == 1 else y
