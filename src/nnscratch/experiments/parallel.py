@@ -36,12 +36,16 @@ def workers(n_jobs: int | None) -> int:
     return max(1, backend.effective_n_jobs(n_jobs if n_jobs is not None else configured))
 
 
-def train_chunk(configs: Sequence, seeds: Sequence, data) -> tuple:
-    """One chunk, on a worker: ``(epochs, interrupted, metrics, seconds per member)``."""
+def train_chunk(configs: Sequence, seeds: Sequence, data, callbacks=()) -> tuple:
+    """One chunk, here or on a worker: ``(epochs, interrupted, metrics, seconds per member)``
+    (the time split evenly between the members)."""
     from nnscratch.experiments.runner import train_population
 
     start = time.perf_counter()
-    _, history, metrics = train_population(configs, seeds, data, on_interrupt="return")
+    # fmt: off
+    _, history, metrics = train_population(configs, seeds, data, callbacks=callbacks,
+                                           on_interrupt="return")
+    # fmt: on
     seconds = (time.perf_counter() - start) / len(configs)
     return history.epochs, history.interrupted, metrics, seconds
 

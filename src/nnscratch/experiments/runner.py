@@ -263,7 +263,7 @@ def _run(
     population's records are appended to it as soon as it finishes.
     """
     from nnscratch.experiments.journal import Journal, seed_of
-    from nnscratch.experiments.parallel import run_chunks, workers  # joblib: when called
+    from nnscratch.experiments.parallel import run_chunks, train_chunk, workers
 
     if chunk_size is not None:
         chunk_size = check_int("chunk_size", chunk_size)
@@ -297,32 +297,22 @@ def _run(
             journal.append(made)
 
     bar = _progress(sum(configs[chunk[0][0]].epochs for chunk in populations), quiet, desc)
+    jobs = [  # each population's configs and seeds, member p = (config, trial) members[p]
+        ([configs[c] for c, _ in members], [seeds[c * trials + t] for c, t in members])
+        for members in populations
+    ]
     with _CtrlC().installed() as ctrl_c:
         try:
-            if n_workers > 1:  # the chunks on joblib's workers; records as each finishes
-                chunks = [
-                    ([configs[c] for c, _ in members], [seeds[c * trials + t] for c, t in members])
-                    for members in populations
-                ]
-                for k, result in run_chunks(chunks, data, n_jobs):
-                    keep(populations[k], *result)
-                    bar.update(result[0])
-                    if result[1] or ctrl_c.pressed:  # stop: no other chunk starts
-                        break
-            else:  # here, one population after another
-                for members in populations:
-                    start = time.perf_counter()
-                    _, history, m = train_population(
-                        [configs[c] for c, _ in members],
-                        [seeds[c * trials + t] for c, t in members],
-                        data,
-                        callbacks=[_EpochTicker(bar), *callbacks],
-                        on_interrupt="return",
-                    )
-                    seconds = (time.perf_counter() - start) / len(members)  # split evenly
-                    keep(members, history.epochs, history.interrupted, m, seconds)
-                    if history.interrupted or ctrl_c.pressed:
-                        break
+            if n_workers > 1:  # on joblib's workers, records as each population finishes
+                results = run_chunks(jobs, data, n_jobs)
+            else:  # here, one population after another, the bar ticking every epoch
+                ticking = [_EpochTicker(bar), *callbacks]
+                results = ((k, train_chunk(*job, data, ticking)) for k, job in enumerate(jobs))
+            for k, (epochs, stopped, m, seconds) in results:
+                keep(populations[k], epochs, stopped, m, seconds)
+                bar.update(epochs if n_workers > 1 else 0)
+                if stopped or ctrl_c.pressed:  # no other population starts
+                    break
         except KeyboardInterrupt:  # a second Ctrl-C outside training: stop at once
             pass
         finally:
