@@ -238,13 +238,24 @@ def test_standardisation_is_fitted_on_training_rows_only():
     np.testing.assert_array_equal(pre.transform(X_train), [[-1.0, 0.0], [1.0, 0.0]])
     np.testing.assert_array_equal(pre.transform(X_test), [[3.0, 2.0]])
     X, y = D.make_dataset("wine")
-    splits, pre = D.prepare(
-        D.Table(X, y, tuple("abcdefghijklm"), "t", "classification", (0, 1, 2), "-")
-    )
+    splits, pre = D.prepare(D.Table.from_arrays(X, y))
     np.testing.assert_array_equal(pre.mean_, X[splits.train_rows].mean(axis=0))
     np.testing.assert_allclose(splits.X_train.mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(splits.X_train.std(axis=0), 1, rtol=1e-12)
     assert abs(splits.X_test.mean(axis=0)).max() > 1e-3  # the test rows were not used
+
+
+def test_table_from_arrays():
+    t = D.Table.from_arrays(*D.make_dataset("blobs"))
+    assert (t.task, t.classes, t.feature_names) == ("classification", (0, 1, 2), ("x1", "x2"))
+    r = D.Table.from_arrays(*D.make_dataset("plane"))
+    assert r.task == "regression" and r.classes is None
+    s = D.Table.from_arrays(np.eye(3), ["b", "a", "b"], feature_names=("p", "q", "r"))
+    assert s.y.tolist() == [1, 0, 1] and s.classes == ("a", "b")
+    with pytest.raises(ValueError, match="expected at least 2 classes"):
+        D.Table.from_arrays(np.eye(2), [1, 1])
+    with pytest.raises(ValueError, match="feature_names: expected 3 names"):
+        D.Table.from_arrays(np.eye(3), [0, 1, 0], feature_names=("p",))
 
 
 def test_columns_by_name_in_any_order_and_others_refused():

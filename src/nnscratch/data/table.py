@@ -35,6 +35,31 @@ class Table:
     path: str
     n_dropped: int = 0
 
+    @classmethod
+    def from_arrays(
+        cls, X, y, task: str = "auto", feature_names=None, target: str = "y", path: str = ""
+    ) -> Table:
+        """A table from arrays (a built-in data set's ``make_<name>()``, say): ``task="auto"``
+        reads float ``y`` as regression; labels (any integers or strings) become indices."""
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        if X.ndim != 2 or y.shape != (X.shape[0],):
+            raise fail("X", f"a 2-D array with one row per target ({y.shape[0]})", X)
+        check_task(task)
+        if task == "auto":
+            task = "regression" if y.dtype.kind == "f" else "classification"
+        classes = None
+        if task == "classification":
+            y, classes = label_table(y, "y")
+        else:
+            y = y.astype(np.float64)
+        if feature_names is None:
+            feature_names = [f"x{j + 1}" for j in range(X.shape[1])]
+        names = tuple(str(n) for n in feature_names)
+        if len(names) != X.shape[1]:
+            raise fail("feature_names", f"{X.shape[1]} names (one per column of X)", names)
+        return cls(X, y, names, target, task, classes, path)
+
     def decode(self, indices) -> np.ndarray:
         """The file's labels for class indices (classification only)."""
         if self.classes is None:
