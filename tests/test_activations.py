@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from nnscratch.core import activations as A
 from nnscratch.core import functional as F
+from nnscratch.core.network import MLP
 
 NAMES = ["identity", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus", "gelu", "silu"]
 # away from 0, where relu, leaky_relu and elu have a kink
@@ -191,3 +192,11 @@ def test_values_match_torch(name):
     act = A.get_activation(name)
     np.testing.assert_allclose(act.f(a), out.detach().numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(act.grad(a, act.f(a)), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", A.available_activations())
+def test_float32_networks_stay_float32_through_every_activation(name):
+    net = MLP([3, 4, 2], activation=name, dtype=np.float32, seed=0)
+    X = np.linspace(-2, 2, 12, dtype=np.float32).reshape(4, 3)
+    assert net.predict_proba(X).dtype == np.float32
+    assert net.gradients(X, np.array([0, 1, 1, 0]))["W1"].dtype == np.float32

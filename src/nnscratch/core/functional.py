@@ -147,7 +147,7 @@ def softplus_grad(a, h):
     return sigmoid(a)
 
 
-_GELU_C = np.sqrt(2.0 / np.pi)
+_GELU_C = float(np.sqrt(2.0 / np.pi))  # a Python float: float32 inputs stay float32
 
 
 def gelu(a):

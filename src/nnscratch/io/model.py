@@ -21,7 +21,13 @@ from numpy.lib import format as npy
 
 from nnscratch.core.checks import all_finite
 from nnscratch.io.atomic import atomic_open, check_writable
-from nnscratch.io.weights import _UNREADABLE, _check_file, _read_checked, _reading
+from nnscratch.io.weights import (
+    _UNREADABLE,
+    _check_declared,
+    _check_file,
+    _read_checked,
+    _reading,
+)
 
 FORMAT_VERSION = 1
 HEADER = "__header__"
@@ -226,6 +232,31 @@ def _build(path: Path, header: dict):
         raise ValueError(f"{path}: expected a header that rebuilds a network, got {err}") from None
 
 
+def _check_sizes(path: Path, header: dict) -> None:
+    """The arrays the header declares, against the members the zip directory lists: a small
+    file whose header claims a huge network is refused before that network is built."""
+    declared = header.get("arrays")
+    if not isinstance(declared, dict):
+        raise ValueError(f"{path}: expected a header with an 'arrays' entry, got none")
+    with zipfile.ZipFile(path) as archive:  # opened by read_header already: a zip archive
+        members = {info.filename: info for info in archive.infolist()}
+    for key, d in declared.items():
+        info, label = members.get(f"{key}.npy"), f"{path}[{key!r}]"
+        if info is None:
+            continue  # named with the others once the network says which it needs
+        try:
+            shape = tuple(int(n) for n in d["shape"])
+            like = np.broadcast_to(np.zeros((), dtype=np.dtype(d["dtype"])), shape)  # no memory
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{label}: expected a shape and a dtype, got {err}") from None
+        _check_declared(label, info, like, path.stat().st_size)  # the zip's own claims
+        if info.file_size < like.nbytes:
+            raise ValueError(
+                f"{label}: expected the {like.nbytes} bytes of shape {list(shape)} the header "
+                f"declares, got a member of {info.file_size} bytes"
+            )
+
+
 def _read_arrays(path: Path, header: dict, state: dict) -> dict[str, np.ndarray]:
     declared = header.get("arrays", {})
     if set(declared) != set(state):
@@ -258,6 +289,7 @@ def load(path):
     """
     header = read_header(path)
     path = Path(path)
+    _check_sizes(path, header)  # before anything the header describes is allocated
     net = _build(path, header)
     state = net.population_state
     arrays = _read_arrays(path, header, state)
