@@ -130,7 +130,7 @@ def _scientific(x: float) -> str:
 # --- the HTML page ---------------------------------------------------------------------------
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 64rem; margin: 2rem auto; padding: 0 1rem;
+body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
        color: #222; line-height: 1.5; font-size: 1.02rem; }
 h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
 table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.95rem; }
@@ -146,7 +146,7 @@ figcaption { font-size: 0.92rem; color: #444; margin-top: 0.3rem; }
 .row { display: grid; gap: 1rem; align-items: start; }
 .row.two { grid-template-columns: 1fr 1fr; }
 .row.three { grid-template-columns: 1fr 1fr 0.62fr; }
-.wide img { max-width: 56rem; }
+.wide img { max-width: 60rem; }
 .small { font-size: 0.92rem; color: #444; }
 details { margin: 0.6rem 0; }
 summary { cursor: pointer; color: #1f4f8f; }

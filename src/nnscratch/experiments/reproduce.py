@@ -274,10 +274,16 @@ def _data_and_figures(folder: _Folder, timer: _Timer) -> tuple[np.ndarray, ...]:
     with timer("figures", "figures: moons, ReLU, network"):
         X_all = np.concatenate([X_train, X_test])  # (5000,2): every point of the data set
         y_all = np.concatenate([y_train, y_test])
+        # sized for a third of the page each, so their text is read at about its own size
         fig = plots.plot_dataset(X_all, y_all, title="make_moons(5000, noise=0.1)")
+        fig.set_size_inches(4.8, 3.8)
         folder.save(fig, "moons.png")
-        folder.save(plots.plot_activation("relu"), "relu.png")
-        folder.save(plots.plot_network([2, 64, 2], title="2-64-2 network"), "network.png")
+        fig = plots.plot_activation("relu")
+        fig.set_size_inches(4.8, 3.8)
+        folder.save(fig, "relu.png")
+        fig = plots.plot_network([2, 64, 2], title="2-64-2 network")
+        fig.set_size_inches(3.2, 5.4)
+        folder.save(fig, "network.png")
     return X_train, X_test, y_train, y_test
 
 
