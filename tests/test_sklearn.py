@@ -195,6 +195,13 @@ def test_adaptive_learning_rate_divides_by_five(iris):
     assert est._optimizer.lr == pytest.approx(0.001 / 5**2)  # after epochs 4 and 7
 
 
+def test_invscaling_sets_the_rate_from_samples_seen(iris):
+    X, y = iris
+    est = small(solver="sgd", learning_rate="invscaling", power_t=0.25, max_iter=4, tol=0.0)
+    est.fit(X, y)
+    assert est.t_ == 600 and est._optimizer.lr == pytest.approx(0.001 / 601**0.25)
+
+
 def test_early_stopping_and_validation_loss_curve(iris):
     X, y = iris
     est = small(early_stopping=True, max_iter=200, learning_rate_init=0.01, validation_fraction=0.2)
