@@ -279,6 +279,20 @@ def test_bad_parameters_name_themselves(iris, name, value):
     assert not hasattr(est, "net_")
 
 
+def test_a_refused_fit_changes_nothing(iris):
+    X, y = iris
+    est = small(max_iter=5, batch_norm=True).fit(X, y)
+    before = dict(est.__dict__)
+    p = est.predict_proba(X)
+    with pytest.raises(ValueError, match="one class"):
+        est.fit(X[:, :3], np.zeros(150))  # other features, one class
+    with pytest.raises(ValueError, match="^batch_size"):  # refused by the training loop
+        est.set_params(warm_start=True, batch_size=149).fit(X, y)  # a 1-row batch
+    assert est.__dict__.keys() == before.keys()
+    assert all(est.__dict__[k] is v for k, v in before.items() if k not in est.get_params())
+    np.testing.assert_array_equal(est.predict_proba(X), p)
+
+
 def test_regressor_loss_is_refused_by_name():
     with pytest.raises(ValueError, match="^loss"):
         MLPRegressor(loss="poisson").fit(np.ones((4, 2)), np.arange(4.0))

@@ -310,6 +310,23 @@ class _BaseMLP(BaseEstimator):
         }
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        """Check, then train; a call refused by a check (``ValueError``, or scikit-learn's
+        ``TypeError`` for input it cannot take) leaves a fitted estimator as it was."""
+        saved = dict(self.__dict__)
+        net = getattr(self, "net_", None)
+        l2 = None if net is None else (net.l2, [layer.l2 for layer in net.dense_layers])
+        try:
+            return self._checked_fit(X, y, sample_weight, incremental, classes)
+        except (ValueError, TypeError):  # raised before any weight changed
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if net is not None:
+                net.l2 = l2[0]
+                for layer, value in zip(net.dense_layers, l2[1], strict=True):
+                    layer.l2 = value
+            raise
+
+    def _checked_fit(self, X, y, sample_weight, incremental, classes):
         self._check_params()
         if incremental and self.early_stopping:
             raise fail("early_stopping", "False with partial_fit", self.early_stopping)
