@@ -86,6 +86,16 @@ def test_string_labels_and_log_proba(iris):
     np.testing.assert_array_equal(est.predict(X), names[p.argmax(axis=1)])
 
 
+def test_sparse_input_is_the_dense_one(iris):
+    import scipy.sparse as sp
+
+    X, y = iris
+    dense = small(max_iter=10).fit(X, y)
+    sparse = small(max_iter=10).fit(sp.csr_array(X), y)
+    np.testing.assert_array_equal(sparse.coefs_[0], dense.coefs_[0])
+    np.testing.assert_array_equal(dense.predict_proba(sp.csc_array(X)), dense.predict_proba(X))
+
+
 def test_binary_has_one_logistic_output(iris):
     X, y = iris
     est = small().fit(X, np.where(y == 0, "yes", "no"))

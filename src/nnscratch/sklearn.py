@@ -21,6 +21,7 @@ How scikit-learn's rules map onto the network:
   training loss, or on the validation score with ``early_stopping`` (then the best weights
   come back at the end); ``learning_rate="adaptive"`` divides the rate by 5 instead of
   stopping while it is above 1e-6. Every member of a population has its own counters.
+- Sparse ``X`` is taken as a dense copy (refused first when it cannot fit in memory).
 - The binary classifier has one logistic output, multiclass a softmax, multilabel one
   logistic output per label (``out_activation_``), as in scikit-learn.
 """
@@ -32,6 +33,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -44,7 +46,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from nnscratch.core import functional as F
 from nnscratch.core.activations import available_activations
 from nnscratch.core.callback import Callback
-from nnscratch.core.checks import check_choice, fail
+from nnscratch.core.checks import check_choice, check_memory, fail
 from nnscratch.core.init import available_initializers
 from nnscratch.core.losses import (
     Loss,
@@ -127,6 +129,15 @@ def _set_l2(net: MLP, l2: float) -> None:
     net.l2 = np.full(P, l2) if net.population is not None else float(l2)
     for layer in net.dense_layers:
         layer.l2 = None if l2 == 0 else np.full((P, 1, 1), l2, dtype=net.dtype)
+
+
+def _dense(X):
+    """A sparse ``X`` as a dense array (the network multiplies dense matrices), refused
+    before allocating when it cannot fit in memory."""
+    if not sp.issparse(X):
+        return X
+    check_memory("X", X.shape[0] * X.shape[1] * X.dtype.itemsize, f"a dense copy of {X.shape}")
+    return X.toarray()
 
 
 def _logits(net: MLP, X: np.ndarray) -> np.ndarray:
@@ -219,6 +230,11 @@ class _BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: checks, training, attributes, files."""
 
     _is_classifier = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # taken as a dense copy
+        return tags
 
     # --- parameters ------------------------------------------------------------------
 
@@ -472,7 +488,10 @@ class _BaseMLP(BaseEstimator):
         """The output layer's values ``(N, n_outputs_)``: probabilities for a classifier,
         the members' mean for a population."""
         check_is_fitted(self, "net_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
+        )
+        X = _dense(X)
         z = _logits(self.net_, X.astype(self.net_.dtype, copy=False))  # (P,N,K)
         if self.out_activation_ == "softmax":
             out = F.softmax(z)
@@ -862,8 +881,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _validate_input(self, X, y, incremental, first, classes):
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=first
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=first,
         )
+        X = _dense(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -1151,11 +1177,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self,
             X,
             y,
+            accept_sparse=["csr", "csc"],
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
             reset=first,
         )
+        X = _dense(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
