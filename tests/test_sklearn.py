@@ -196,6 +196,14 @@ def test_stopping_follows_scikit_learn_rule(iris):
         small(max_iter=3).fit(X, y)
 
 
+def test_verbose_prints_scikit_learns_lines(iris, capsys):
+    X, y = iris
+    est = small(max_iter=2, verbose=True, early_stopping=True).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Iteration 1, loss = {est.loss_curve_[0]:.8f}"
+    assert lines[1] == f"Validation score: {est.validation_scores_[0]:f}" and len(lines) == 4
+
+
 def test_adaptive_learning_rate_divides_by_five(iris):
     X, y = iris
     est = small(solver="sgd", learning_rate="adaptive", tol=10.0, n_iter_no_change=2, max_iter=9)
