@@ -28,7 +28,7 @@ let playing = false;
 let member = null;         // null: the members' mean; else the member shown alone
 let view = "boundary";     // or "disagreement"
 let drawing = false;
-let busy = false;
+let looping = false;
 const $ = (id) => document.getElementById(id);
 
 // --- talking to the server -------------------------------------------------------------
@@ -71,19 +71,36 @@ function configure(changes) {
 // --- the play loop: one epoch, one frame ------------------------------------------------
 
 async function loop() {
-  while (playing) {
-    const ok = await act("POST", "api/step", {epochs: 1, member});
-    if (!ok) { setPlaying(false); break; }
+  // The next epoch trains on the server while this frame is drawn here; after a pause the
+  // epoch already asked for is still drawn, so the counter matches the server.
+  let next = call("POST", "api/step", {epochs: 1, member});
+  for (;;) {
+    let f;
+    try {
+      f = await next;
+    } catch (error) {
+      showError(error.message);
+      setPlaying(false);
+      return;
+    }
+    const more = playing;
+    if (more) next = call("POST", "api/step", {epochs: 1, member});
+    showError("");
+    render(f);
+    if (!more) return;
     await new Promise((resolve) => requestAnimationFrame(resolve));
   }
 }
 
 function setPlaying(on) {
   playing = on;
-  $("play").innerHTML = on ? "&#x23F8;" : "&#x25B6;";
+  $("play").innerHTML = on ? "<b>II</b>" : "&#x25B6;";
   $("play").classList.toggle("playing", on);
   $("play").title = on ? "Pause" : "Play";
-  if (on) loop();
+  if (on && !looping) {
+    looping = true;
+    loop().finally(() => { looping = false; });
+  }
 }
 
 // --- colours -----------------------------------------------------------------------------
@@ -276,6 +293,7 @@ function drawNetwork(f) {
   const nodes = [];
   // inputs: every feature, the chosen ones lit (click to toggle)
   const inputs = column("Features");
+  inputs.classList.add("inputs");
   let k = 0;
   const inputNodes = [];
   for (const name of FEATURES) {
