@@ -61,7 +61,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 #: scikit-learn's activation names, mapped onto nnscratch's (any nnscratch name works too).
 _ACTIVATIONS = {"logistic": "sigmoid"}
-#: The name each output activation has in scikit-learn (``out_activation_``).
+#: The solvers: every optimizer of nnscratch.core.optim by name (scikit-learn has sgd, adam).
 _SOLVERS = tuple(_OPTIMIZERS)
 #: Below this learning rate ``learning_rate="adaptive"`` stops instead of dividing by 5.
 _MIN_ADAPTIVE_LR = 1e-6
