@@ -151,6 +151,16 @@ def _float_values(text: str) -> list[float]:
     return parse_values(text, float)
 
 
+def _data_source(text: str) -> str:
+    """A built-in data set's name or a data file that exists."""
+    from nnscratch.data.source import check_source
+
+    try:
+        return check_source(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("data: ")) from None
+
+
 def _choice(names: Sequence[str], what: str):
     def parse(text: str) -> str:
         if text not in names:
@@ -189,9 +199,35 @@ def _model_options(p: argparse.ArgumentParser, hidden: bool = True) -> None:
 
     p.add_argument(
         "--data",
-        type=_choice(list(DATASETS), "data set"),
+        type=_data_source,
         default="moons",
-        help=f"built-in data set: {', '.join(DATASETS)} (default: moons)",
+        metavar="NAME|FILE",
+        help=f"a built-in data set ({', '.join(DATASETS)}; default: moons) or a data file: "
+        "CSV/TSV with a header row, .npz with X and y, or MNIST-style IDX",
+    )
+    p.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="a CSV file's label column (default: the last one)",
+    )
+    p.add_argument(
+        "--test",
+        metavar="FILE",
+        help="held-out rows in a second file of the same columns (default: split --data)",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=_number(float, 0, open_low=True, maximum=1),
+        default=0.25,
+        metavar="F",
+        help="a file's share of rows held out for testing, stratified (default: 0.25)",
+    )
+    p.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="standardise the features on the training rows (default: on for a file, off "
+        "for the built-in sets, kept as the tutorial had them)",
     )
     if hidden:
         p.add_argument(
@@ -414,15 +450,15 @@ def _predict_parser(sub) -> None:
         "data",
         nargs="?",
         metavar="DATA",
-        type=_choice(list(DATASETS), "data set"),
-        help=f"built-in data set: {', '.join(DATASETS)} (default: the one the model was "
-        "trained on, when its file says)",
+        type=_data_source,
+        help=f"a built-in data set ({', '.join(DATASETS)}) or a data file with the model's "
+        "feature columns, by name, in any order (default: what the model was trained on)",
     )
     p.add_argument(
         "--split",
         choices=("test", "train"),
         default="test",
-        help="which rows of the data set (default: test)",
+        help="which rows of a built-in data set (default: test; a file: every row)",
     )
     p.add_argument("--output", metavar="FILE", help="write the CSV here (default: stdout)")
     _member_option(p, "predict with")
@@ -543,10 +579,11 @@ def _train_network(args):
     from nnscratch.core.train import format_epoch
     from nnscratch.data import n_classes
     from nnscratch.experiments.config import make_optimizer
-    from nnscratch.experiments.runner import build_network, load_data
+    from nnscratch.experiments.runner import build_network
 
     config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
-    data = load_data(args.data)
+    source = _source(args)
+    data = source.split
     X_train, X_test, y_train, y_test = data
     if args.plot is not None and X_train.shape[1] != 2:
         raise UsageError(
@@ -577,7 +614,16 @@ def _train_network(args):
             )
     except NonFiniteError as error:
         raise RunFailure(_diverged(error, args, P)) from None
-    return net, config, history, time.perf_counter() - start, data
+    return net, config, history, time.perf_counter() - start, source
+
+
+def _source(args):
+    """The data of ``--data`` (and ``--target``, ``--test``, ...), split and prepared."""
+    from nnscratch.data.source import load_source
+
+    return load_source(
+        args.data, args.target, args.test, args.test_fraction, args.standardize, args.seed
+    )
 
 
 def cmd_train(args) -> int:
@@ -587,9 +633,10 @@ def cmd_train(args) -> int:
 
     plot = _output_path(args.plot, "--plot", PLOT_SUFFIXES)
     save = _output_path(args.save, "--save", MODEL_SUFFIXES)
-    net, config, history, seconds, (X_train, X_test, y_train, y_test) = _train_network(args)
+    net, config, history, seconds, source = _train_network(args)
+    X_train, X_test, y_train, y_test = source.split
     if save is not None:  # first: nothing that trained is lost to what follows
-        _save_model(args, net, config, history, save)
+        _save_model(args, net, config, history, save, source)
     train_acc = np.atleast_1d(net.score(X_train, y_train))  # (P,)
     test_acc = np.atleast_1d(net.score(X_test, y_test))
     P = args.population
@@ -640,16 +687,16 @@ def _mean_std(values) -> str:
     return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
 
 
-def _save_model(args, net, config, history, path: Path) -> None:
-    """The trained model, with what it was trained on and how, for ``predict`` and
-    ``inspect``."""
+def _save_model(args, net, config, history, path: Path, source) -> None:
+    """The trained model, with what it was trained on and how (the data's preprocessing
+    too), for ``predict`` and ``inspect``."""
     from nnscratch.io.model import save
 
     training = {"data": args.data, "seed": args.seed, "config": config.to_dict()}
-    classes = list(range(2 if net.sizes[-1] == 1 else net.sizes[-1]))
-    _save(
-        "--save", path, lambda p: save(net, p, classes=classes, history=history, training=training)
-    )
+    # fmt: off
+    _save("--save", path, lambda p: save(net, p, classes=source.classes, history=history,
+                                         training=training, extra=source.header()))
+    # fmt: on
 
 
 def _save(what: str, path: Path, write) -> None:
@@ -767,9 +814,10 @@ def cmd_experiment(args) -> int:
 
     out = _output_path(args.out, "--out", RECORD_SUFFIXES)
     config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
+    data = _source(args).split
     with _backend(args) as where:
         records = repeat(
-            config, trials=args.trials, data=args.data, seed=args.seed, quiet=args.quiet, **where
+            config, trials=args.trials, data=data, seed=args.seed, quiet=args.quiet, **where
         )
     _report_records(args, records, out, vary=["hidden"])
     _stop_if_interrupted(records, out)
@@ -812,12 +860,13 @@ def cmd_sweep(args) -> int:
     check_trial_count(math.prod(len(v) for v in options.values()), args.trials, "--trials")
     grid = {**options, "hidden": [(w,) * args.layers for w in args.hidden]}
     base = _config(args)
+    data = _source(args).split
     with _backend(args) as where:
         records = sweep(
             grid,
             trials=args.trials,
             base=base,
-            data=args.data,
+            data=data,
             seed=args.seed,
             quiet=args.quiet,
             **where,
@@ -837,6 +886,8 @@ def _model_file(path: str) -> Path:
 
 
 def cmd_predict(args) -> int:
+    from nnscratch.data import Preprocessor
+    from nnscratch.data.source import is_builtin, rows_for
     from nnscratch.experiments.runner import load_data
     from nnscratch.io.atomic import atomic_open
     from nnscratch.io.model import load, read_header
@@ -847,10 +898,22 @@ def cmd_predict(args) -> int:
     header = read_header(path)
     data = args.data or (header.get("training") or {}).get("data")
     if data is None:
-        raise UsageError("DATA: expected a data set name (the model file does not say one)")
+        raise UsageError("DATA: expected a data set or a file (the model file names neither)")
+    if args.data is None and not is_builtin(data) and not Path(data).is_file():
+        raise UsageError(
+            f"DATA: expected a data file, got {data!r}, the model's training file, which is "
+            "not there now; name the data to predict on"
+        )
     model = load(path)
-    X_train, X_test, _, _ = load_data(data)
-    X = X_test if args.split == "test" else X_train
+    if is_builtin(data):  # its test (or train) split, prepared as in training
+        X_train, X_test, _, _ = load_data(data)
+        X = X_test if args.split == "test" else X_train
+        if header.get("preprocessing") is not None:
+            X = Preprocessor.from_header(header["preprocessing"]).transform(X)
+        rows = f"{data} {args.split}"
+    else:  # every row of the file, its columns by name, prepared as in training
+        X = rows_for(data, header)
+        rows = data
     n_features = header["network"]["sizes"][0]
     if X.shape[1] != n_features:
         raise UsageError(
@@ -865,7 +928,7 @@ def cmd_predict(args) -> int:
         return 0
     with atomic_open(output, "w", newline="") as fh:
         write_csv(columns, fh)
-    print(f"predictions: {output} ({len(X)} rows of {data} {args.split})", file=sys.stderr)
+    print(f"predictions: {output} ({len(X)} rows of {rows})", file=sys.stderr)
     return 0
 
 
