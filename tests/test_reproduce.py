@@ -353,3 +353,31 @@ def test_the_sweep_band_and_axis_stay_in_0_1():
     assert ys.min() >= 0.9 and ys.max() <= 1.0
     assert ax.get_ylim()[1] <= 1.0
     assert "bootstrap" in ax.get_legend_handles_labels()[1][0]
+
+
+def test_what_to_try_next_lines_are_real_commands():
+    """Each line of the page's "what to try next" parses with the CLI's own parser."""
+    import shlex
+
+    from nnscratch.cli import build_parser
+    from nnscratch.experiments.report import TRY_NEXT
+
+    for _, line in TRY_NEXT:
+        argv = shlex.split(line)
+        assert argv[0] == "nnscratch"
+        args = build_parser().parse_args(argv[1:])  # SystemExit on an unknown option
+        assert args.command == argv[1]
+
+
+def test_the_animated_network_is_the_first_network_of_test(tmp_path):
+    """The page says the animated network is test's first one trained again: with equal
+    epochs, its test accuracy is test's first accuracy, for the same seed."""
+    s = dataclasses.replace(Settings.quick_settings(), experiment_epochs=2, animation_epochs=2)
+    data = load_moons()
+    timer = reproduce_module._Timer(lambda text: None)
+    e = reproduce_module._experiment(s, data, 5, timer)
+    folder = reproduce_module._Folder(tmp_path)
+    anim = reproduce_module._animated_network(s, data, 5, timer, folder)
+    assert anim["test_accuracy"] == e["accuracies"][0]
+    assert anim["test_accuracy"] != e["accuracies"][1]  # not any network: the first
+    assert anim["frames"][:6] == [0.0] + [k / 375 for k in reproduce_module.EARLY_STEPS]

@@ -276,13 +276,14 @@ def _settings_rows(results: dict[str, Any]) -> str:
 TRY_NEXT = (
     ("Another seed: how far the numbers move", "nnscratch reproduce --seed 1 --out report-seed1"),
     (
-        "The modern defaults (He initialisation, mean loss, lr 0.1), 30 trials",
+        "The CLI's defaults (He initialisation, mean loss, SGD at 0.1), 30 trials",
         "nnscratch experiment --hidden 64 --epochs 20 --trials 30",
     ),
     (
-        "Width and learning rate swept together, as one population per group",
-        "nnscratch sweep --hidden 3:40 --lr 0.03,0.1 --trials 5 --plot sweep.png",
+        "The width sweep with those defaults, 5 trials a width, and its plot",
+        "nnscratch sweep --hidden 3:40 --trials 5 --plot sweep.png",
     ),
+    ("A learning-rate sweep", "nnscratch sweep --lr 0.01,0.03,0.1,0.3 --trials 5"),
     (
         "A harder data set, two hidden layers, Adam",
         "nnscratch train --data spiral --hidden 64,64 --optimizer adam --lr 0.003 "
@@ -330,8 +331,8 @@ def render_html(results: dict[str, Any]) -> str:
         "then after every epoch; each frame with its test accuracy"
     )
     curves_caption = (
-        "Loss (mean per example) and accuracy per epoch: solid the training set, dashed the "
-        "test set"
+        "Loss (mean per example) and accuracy per epoch: solid the training set (averaged over "
+        "the epoch as it trained), dashed the test set (after the epoch)"
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -349,8 +350,9 @@ of the sweep train as one population each instead of one network after another.<
 <h2>Results beside the tutorial's</h2>
 {_comparison_table(results)}
 <p class="small"><strong>Times.</strong> Both time columns are measured in this run, on this
-machine ({esc(results["environment"]["cpus"])} CPUs): nnscratch's is the call's wall time
-(compilation of the fast path included where it runs); the tutorial's loop is its own
+machine ({esc(results["environment"]["cpus"])} CPUs): nnscratch's is the call's wall time, the
+first call paying the one-off compilation of the fast path where numba is installed (so the
+first row's speed-up understates later calls); the tutorial's loop is its own
 algorithm (one network after another, softmax and one-hot rows built in Python loops),
 timed on an evenly spread subsample of the call's networks and scaled up to all of them.
 The speed-up is the ratio of the two. For context only, earlier one-off timings of that

@@ -26,6 +26,7 @@ writes ``results.json`` with the parts that finished, marked ``"incomplete"``, a
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -672,9 +673,14 @@ def _write_report(out: Path, results: dict[str, Any], timer: _Timer, total_start
 def _environment() -> dict[str, str]:
     import nnscratch
 
+    try:  # the fast path's compiler, without importing it
+        numba = importlib.metadata.version("numba")
+    except importlib.metadata.PackageNotFoundError:
+        numba = "not installed (NumPy loop only)"
     return {
         "nnscratch": nnscratch.__version__,
         "numpy": np.__version__,
+        "numba": numba,
         "python": platform.python_version(),
         "cpus": str(os.cpu_count()),
     }

@@ -1,4 +1,9 @@
-"""Summary statistics for repeated trials: mean, sample standard deviation, Student-t intervals.
+"""Summary statistics for repeated trials: mean, sample standard deviation, intervals.
+
+One convention everywhere: a standard deviation is the sample one (``ddof=1``). An
+interval of a mean accuracy (bounded to ``[0, 1]``) is the percentile bootstrap over the
+trials (:func:`bootstrap_interval`), which stays in the metric's range; an unbounded
+metric (a loss) gets Student's t (:func:`describe`).
 
 No SciPy: the t distribution's CDF comes from the regularised incomplete beta function,
 evaluated by its continued fraction (Abramowitz & Stegun 26.5.8; Press et al., *Numerical
