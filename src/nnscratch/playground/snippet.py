@@ -54,14 +54,21 @@ def equations(s) -> list[str]:
                 f"dh{i - 1} = {grad} W{i}^T,  da{i - 1} = dh{i - 1} * {f}'(a{i - 1})   eq. (17)"
             )
             grad = f"da{i - 1}"
-    penalty = []
-    if st.l2:
-        penalty.append(f"+ {st.l2:g} W")
-    if st.l1:
-        penalty.append(f"+ {st.l1:g} sign(W)")
-    extra = f" (dW {' '.join(penalty)})" if penalty else ""
-    lines.append(f"{st.optimizer}: W <- W - {st.lr:g} * step(dW){extra}, every member its own")
-    return lines
+    if st.l2 or st.l1:
+        terms = ([f"{st.l2:g} W"] if st.l2 else []) + ([f"{st.l1:g} sign(W)"] if st.l1 else [])
+        lines.append(f"dW += {' + '.join(terms)}   (the L2 / L1 penalties, never on b)")
+    if st.optimizer == "sgd":
+        lines.append(f"W <- W - {st.lr:g} dW,  b <- b - {st.lr:g} db   (SGD, each member its own)")
+    else:
+        lines.append(f"W <- W - {st.lr:g} {st.optimizer}_step(dW)   (each member its own state)")
+    return _aligned(lines)
+
+
+def _aligned(lines: list[str]) -> list[str]:
+    """The equation numbers in one column."""
+    parts = [line.rsplit("   ", 1) if "eq." in line else [line] for line in lines]
+    width = max(len(p[0].rstrip()) for p in parts if len(p) == 2)
+    return [p[0].rstrip().ljust(width + 3) + p[1].strip() if len(p) == 2 else p[0] for p in parts]
 
 
 def _data_lines(s) -> list[str]:

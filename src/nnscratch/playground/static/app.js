@@ -247,7 +247,7 @@ function drawStats(f) {
   let html = `Test loss <b>${fmt(vl[0])}</b> &nbsp; Training loss <b>${fmt(tl[0])}</b><br>` +
     `Test ${score} <b>${pct(ts[0])}</b>`;
   if (f.population > 1) html += ` &nbsp;(min <b>${pct(ts[1])}</b>, max <b>${pct(ts[2])}</b>)`;
-  html += ` &nbsp; <small>train ${pct(rs[0])} \u00b7 showing ${who}</small>`;
+  html += `<br><small>Training ${score} ${pct(rs[0])} \u00b7 showing ${who}</small>`;
   $("stats").innerHTML = html;
 }
 
