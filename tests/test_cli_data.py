@@ -136,3 +136,22 @@ def test_built_in_sets_stay_raw_unless_asked(capsys, tmp_path):
     assert read_header(scaled)["preprocessing"]["features"] == ["x1", "x2"]
     code, out, err = run(capsys, "predict", scaled)  # moons' test split, standardised again
     assert code == 0, err and len(out.splitlines()) == 1251
+
+
+def test_onnx_export_of_a_file_model_takes_raw_rows(capsys, moons_csv, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    path, X, labels = moons_csv
+    model, graph = tmp_path / "m.npz", tmp_path / "m.onnx"
+    code, _, err = run(capsys, "train", "--data", path, "--crosses", *FAST, "--save", model)
+    assert code == 0, err
+    assert read_header(model)["preprocessing"]["crosses"] is True
+    assert run(capsys, "export", model, graph)[0] == 0
+    rows = tmp_path / "rows.csv"
+    write_csv(rows, X[:30], labels[:30])
+    table = list(csv.reader(io.StringIO(run(capsys, "predict", model, rows)[1])))[1:]
+    expected = np.array([[float(c) for c in row[1:]] for row in table])
+    session = ort.InferenceSession(str(graph))
+    props = session.get_modelmeta().custom_metadata_map
+    assert props["feature_names"] == "width,height"
+    (got,) = session.run(["probabilities"], {"X": X[:30]})  # raw rows, the model's order
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)

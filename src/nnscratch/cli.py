@@ -229,6 +229,11 @@ def _model_options(p: argparse.ArgumentParser, hidden: bool = True) -> None:
         help="standardise the features on the training rows (default: on for a file, off "
         "for the built-in sets, kept as the tutorial had them)",
     )
+    p.add_argument(
+        "--crosses",
+        action="store_true",
+        help="add x1^2, x2^2, x1*x2, sin x1, sin x2 to two features (TensorFlow Playground's)",
+    )
     if hidden:
         p.add_argument(
             "--hidden",
@@ -621,9 +626,10 @@ def _source(args):
     """The data of ``--data`` (and ``--target``, ``--test``, ...), split and prepared."""
     from nnscratch.data.source import load_source
 
-    return load_source(
-        args.data, args.target, args.test, args.test_fraction, args.standardize, args.seed
-    )
+    # fmt: off
+    return load_source(args.data, args.target, args.test, args.test_fraction, args.standardize,
+                       args.seed, args.crosses)
+    # fmt: on
 
 
 def cmd_train(args) -> int:
@@ -947,7 +953,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from nnscratch.io.model import load
+    from nnscratch.io.model import load, read_header
 
     path = _model_file(args.model)
     output = _output_path(args.output, "OUT", (".onnx",))
@@ -957,7 +963,8 @@ def cmd_export(args) -> int:
         raise RunFailure(
             f"export needs the onnx package ({missing}): pip install 'nnscratch[onnx]'"
         ) from None
-    export_onnx(load(path), output, member=args.member)
+    header = read_header(path)  # its preprocessing goes into the graph: raw rows in
+    export_onnx(load(path), output, member=args.member, preprocessing=header.get("preprocessing"))
     print(f"onnx: {output}")
     return 0
 

@@ -69,11 +69,13 @@ def load_source(
     test_fraction: float = 0.25,
     standardize: bool | None = None,
     seed=0,
+    crosses: bool = False,
 ) -> Source:
     """The data ``name`` stands for, split and prepared (see the module's docstring).
 
     ``standardize`` None: files yes, built-in sets no (they are the tutorial's, as it had
     them). ``test``: a second file of the same columns, the held-out rows (no split).
+    ``crosses``: add Playground's crosses of two features (``x1^2, x2^2, x1*x2, sin``).
     """
     check_source(name)
     if is_builtin(name):
@@ -83,9 +85,9 @@ def load_source(
         X_train, X_test, y_train, y_test = load_dataset(name)
         classes = np.unique(np.concatenate([y_train, y_test])).tolist()
         pre = None
-        if standardize:
+        if standardize or crosses:
             names = [f"x{j + 1}" for j in range(X_train.shape[1])]
-            pre = Preprocessor(standardize=True).fit(X_train, names, classes)
+            pre = Preprocessor(bool(standardize), crosses).fit(X_train, names, classes)
             X_train, X_test = pre.transform(X_train), pre.transform(X_test)
         return Source(name, (X_train, X_test, y_train, y_test), classes, pre)
     table = read(name, target=target)
@@ -99,12 +101,15 @@ def load_source(
         )
     standardize = True if standardize is None else standardize
     if test is None:
-        splits, pre = prepare(table, test=test_fraction, seed=seed, standardize=standardize)
+        # fmt: off
+        splits, pre = prepare(table, test=test_fraction, seed=seed, standardize=standardize,
+                              crosses=crosses)
+        # fmt: on
         X_train, X_test, y_train, y_test = splits.as_tuple()
     else:
         check_source(test)
         held = read(test, target=table.target, task="classification")
-        pre = Preprocessor(standardize=standardize).fit(table.X, table.feature_names, table.classes)
+        pre = Preprocessor(standardize, crosses).fit(table.X, table.feature_names, table.classes)
         X_train, y_train = pre.transform(table.X), table.y
         X_test = pre.transform(held.X, held.feature_names)
         y_test = pre.encode(held.decode(held.y))  # the test file's labels, the train's indices

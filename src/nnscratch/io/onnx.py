@@ -317,16 +317,31 @@ def _outputs(g: _Graph, net: MLP, z: str, kind: str, mean: bool) -> list:
     return [*infos, helper.make_tensor_value_info(name, tp, shape)]
 
 
-def build_model(model, member: int | None = None) -> onnx.ModelProto:
+def _preprocessing(g: _Graph, x: str, pre) -> str:
+    """The rows ``x`` as :meth:`Preprocessor.transform` prepares them: Playground's
+    crosses (``x1, x2, x1^2, x2^2, x1*x2, sin x1, sin x2``) where fitted, then ``(Z - mean)
+    / scale``."""
+    if pre.crosses:
+        x1, x2 = g._name("x1"), g._name("x2")
+        g.nodes.append(helper.make_node("Split", [x], [x1, x2], axis=1))  # (N,1) each
+        terms = [x1, x2, g.op("Mul", x1, x1), g.op("Mul", x2, x2), g.op("Mul", x1, x2)]
+        x = g.op("Concat", *terms, g.op("Sin", x1), g.op("Sin", x2), axis=1)  # (N,7)
+    return g.op("Div", g.op("Sub", x, g.const("mean", pre.mean_)), g.const("scale", pre.scale_))
+
+
+def build_model(model, member: int | None = None, preprocessing=None) -> onnx.ModelProto:
     """The checked ONNX model of ``model`` (see :func:`export_onnx`), not written anywhere."""
     import nnscratch
 
     net, kind, mean = _resolve(model, member)
     _check_layers(net)
+    pre = _check_preprocessing(preprocessing, net)
     g = _Graph(net.dtype)
     tp = helper.np_dtype_to_tensor_dtype(net.dtype)
-    inputs = [helper.make_tensor_value_info("X", tp, ["N", net.n_features])]
-    outputs = _outputs(g, net, _layers(g, net, "X", stacked=mean), kind, mean)
+    n_inputs = net.n_features if pre is None else len(pre.feature_names_)
+    inputs = [helper.make_tensor_value_info("X", tp, ["N", n_inputs])]
+    x = "X" if pre is None else _preprocessing(g, "X", pre)
+    outputs = _outputs(g, net, _layers(g, net, x, stacked=mean), kind, mean)
     graph = helper.make_graph(g.nodes, "nnscratch_mlp", inputs, outputs, g.initializers)
     onnx_model = helper.make_model(
         graph,
@@ -337,11 +352,35 @@ def build_model(model, member: int | None = None) -> onnx.ModelProto:
         f"{kind} output, {net.dtype.name}" + (f", mean of {net.n_members} members" if mean else ""),
     )
     onnx_model.ir_version = IR_VERSION
+    if pre is not None:  # which raw column goes where, for whoever serves it
+        helper.set_model_props(onnx_model, {"feature_names": ",".join(pre.feature_names_)})
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model
 
 
-def export_onnx(model, path, member: int | None = None) -> None:
+def _check_preprocessing(preprocessing, net: MLP):
+    """A :class:`~nnscratch.data.preprocessing.Preprocessor` (or its header) that makes the
+    network's inputs, or None."""
+    from nnscratch.data.preprocessing import Preprocessor
+
+    if preprocessing is None:
+        return None
+    pre = preprocessing
+    if isinstance(pre, dict):
+        pre = Preprocessor.from_header(pre)
+    if not isinstance(pre, Preprocessor) or not hasattr(pre, "mean_"):
+        raise fail("preprocessing", "a fitted Preprocessor or its header", preprocessing)
+    if len(pre.output_names) != net.n_features:
+        raise fail(
+            "preprocessing",
+            f"one that makes the network's {net.n_features} inputs",
+            f"one making {len(pre.output_names)}",
+            True,
+        )
+    return pre
+
+
+def export_onnx(model, path, member: int | None = None, preprocessing=None) -> None:
     """Write ``model`` to ``path`` as an ONNX graph (opset :data:`OPSET`), atomically.
 
     ``model`` is an :class:`~nnscratch.core.network.MLP`; a population, of which
@@ -357,6 +396,11 @@ def export_onnx(model, path, member: int | None = None) -> None:
     written, a member that is not one, an activation ONNX cannot express (a function of
     the user's own), a layer or loss that nnscratch does not define, non-finite weights,
     and weights over the 2 GiB an ONNX file can hold.
+
+    ``preprocessing``: the :class:`~nnscratch.data.preprocessing.Preprocessor` (or the
+    header a model file keeps of it) that prepared the network's inputs; the graph then
+    applies it first, so ``"X"`` takes raw rows, their columns in the order of the
+    model's ``feature_names`` property.
     """
     path = check_writable(path)
-    write_bytes(path, build_model(model, member).SerializeToString())
+    write_bytes(path, build_model(model, member, preprocessing).SerializeToString())
