@@ -381,3 +381,15 @@ def test_the_animated_network_is_the_first_network_of_test(tmp_path):
     assert anim["test_accuracy"] == e["accuracies"][0]
     assert anim["test_accuracy"] != e["accuracies"][1]  # not any network: the first
     assert anim["frames"][:6] == [0.0] + [k / 375 for k in reproduce_module.EARLY_STEPS]
+
+
+def test_without_timing_the_tutorial_the_page_says_not_timed(tmp_path, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the tutorial's loop ran")
+
+    monkeypatch.setattr(reproduce_module, "tutorial_loop", never)
+    results = reproduce(tmp_path / "r", quick=True, quiet=True, time_tutorial=False)
+    assert "loop" not in results["experiment"] and "tutorial_loop" not in results["timings"]
+    rows = comparison_rows(results)
+    assert [row[4:] for row in rows] == [("not timed", "n/a")] * 3
+    assert "not timed" in (tmp_path / "r" / "index.html").read_text()

@@ -13,6 +13,7 @@ import html
 import math
 from typing import Any
 
+from nnscratch.experiments.stats import BOOTSTRAP_RESAMPLES
 from nnscratch.tutorial import ALPHA
 
 #: What the tutorial reported (SEED.md): accuracies only. Times are measured in each run.
@@ -360,10 +361,10 @@ loop elsewhere: {earlier}.</p>
 <p class="small"><strong>Statistics.</strong> The experiment's <code>mean ± std</code> is
 the line <code>test</code> prints (<code>np.std</code>, ddof=0), to compare with the line the
 tutorial printed. Everywhere else a standard deviation is the sample one (ddof=1) and an
-interval is the 95% percentile bootstrap interval of the mean over the trials (10,000
-resamples; Efron &amp; Tibshirani, <em>An Introduction to the Bootstrap</em>, 1993,
-sec. 13.3), which stays inside [0, 1]. Over the {e["n"]} trials of <code>test</code>:
-mean {e["mean"]:.5g}, std {_fmt_std(e["std"])}, 95% interval
+interval is the 95% percentile bootstrap interval of the mean over the trials
+({BOOTSTRAP_RESAMPLES:,} resamples; Efron &amp; Tibshirani, <em>An Introduction to the
+Bootstrap</em>, 1993, sec. 13.3), which stays inside [0, 1]. Over the {e["n"]} trials of
+<code>test</code>: mean {e["mean"]:.5g}, std {_fmt_std(e["std"])}, 95% interval
 {_interval(e["ci_low"], e["ci_high"], e["n"])}, range {e["min"]:.4f} to {e["max"]:.4f}.</p>
 <h2>Data, activation, network</h2>
 <div class="row three">

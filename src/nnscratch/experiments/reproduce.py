@@ -202,6 +202,7 @@ def reproduce(
     quick: bool = False,
     quiet: bool = False,
     log: Callable[[str], None] | None = None,
+    time_tutorial: bool = True,
 ) -> dict[str, Any]:
     """Re-run the tutorial's experiments and figures into the folder ``out``; return the results.
 
@@ -213,7 +214,8 @@ def reproduce(
     scales every call down (for tests); the default is the tutorial's own settings. Ctrl-C
     raises :class:`~nnscratch.experiments.runner.Interrupted` and a failure
     ``RuntimeError``, each saying where the run stopped, once ``results.json`` holds what
-    finished.
+    finished. ``time_tutorial=False`` skips timing the tutorial's loop (about 20 s of the
+    default run; a benchmark of nnscratch alone wants that): the page then says "not timed".
     """
     import nnscratch.plots  # noqa: F401  matplotlib: a missing one fails before any work
 
@@ -231,7 +233,8 @@ def reproduce(
         results["sweep"] = _width_sweep(s, data, seed, timer, quiet)  # step 11
         _sweep_plot(s, results["sweep"], timer, folder)
         results["animation"] = _animated_network(s, data, seed, timer, folder)
-        _tutorial_loop_times(s, data, child(root, 4), timer, results)
+        if time_tutorial:
+            _tutorial_loop_times(s, data, child(root, 4), timer, results)
     except (KeyboardInterrupt, Exception) as error:
         raise _stopped(error, folder, results, timer) from error
     results.update(reported=REPORTED, files=folder.files, environment=_environment())
