@@ -15,7 +15,7 @@ import pytest
 from nnscratch.io.model import load
 from nnscratch.playground import make_server
 from nnscratch.playground.settings import Settings
-from nnscratch.playground.state import GRID
+from nnscratch.playground.state import GRID, THUMBNAIL
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,25 @@ def test_a_member_alone_and_the_disagreement(server):
     assert d.max() > 0  # five fresh networks disagree somewhere
     status, frame = api(server, "GET", "/api/frame?member=5")
     assert status == 400 and frame["error"].startswith("member: expected")
+
+
+def test_a_link_starts_from_the_defaults(server):
+    configure(server, dataset="xor", seed=5, lr=0.3)
+    frame = configure(server, dataset="moons")
+    assert frame["settings"]["seed"] == 5 and frame["settings"]["lr"] == 0.3  # kept
+    frame = configure(server, dataset="moons", defaults=True)
+    assert frame["settings"] == dict(Settings().as_query(), dataset="moons")
+    status, answer = api(server, "POST", "/api/configure", {"defaults": "yes"})
+    assert status == 400 and answer["error"].startswith("defaults: expected true or false")
+
+
+def test_member_thumbnails(server):
+    frame = configure(server, dataset="spiral", population=3, hidden="4")
+    side = GRID // THUMBNAIL
+    assert len(frame["members"]) == 3 and all(len(m) == 3 for m in frame["members"])  # K = 3
+    assert all(len(base64.b64decode(x)) == side * side for m in frame["members"] for x in m)
+    frame = configure(server, dataset="circle", population=2)
+    assert [len(m) for m in frame["members"]] == [1, 1]  # class 1's probability alone
 
 
 def test_same_settings_same_run(server):

@@ -9,7 +9,8 @@ API (every body and answer JSON; an error is ``400 {"error": "one line"}`` and c
 nothing):
 
 - ``GET  /api/frame?member=p`` the current frame (the mean of the members, or member ``p``)
-- ``POST /api/configure {settings}`` new settings: a fresh population (a reset)
+- ``POST /api/configure {settings}`` new settings: a fresh population (a reset); with
+  ``"defaults": true`` the settings not given take their defaults (a link), else they stay
 - ``POST /api/step {"epochs": k, "member": p}`` train ``k`` epochs, then the frame
 - ``POST /api/reset``, ``POST /api/point {"x1", "x2", "label"}``
 - ``POST /api/upload`` the CSV text as the body (``?name=file.csv``)
@@ -160,7 +161,10 @@ class Handler(BaseHTTPRequestHandler):
     def _configure(self) -> None:
         body = self._json_body()
         member = body.pop("member", None)
-        self.playground.configure(body)
+        defaults = body.pop("defaults", False)
+        if not isinstance(defaults, bool):
+            raise fail("defaults", "true or false", defaults)
+        self.playground.configure(body, defaults)
         self._json(self.playground.frame(member))
 
     def _step(self) -> None:

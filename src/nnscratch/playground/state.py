@@ -32,6 +32,7 @@ from nnscratch.playground.settings import FEATURES, MAX_WEIGHTS, Settings
 
 GRID = 100  # the boundary's grid, GRID x GRID cells
 NEURON_GRID = 24  # each neuron's small map
+THUMBNAIL = 4  # each member's boundary: every 4th cell of the grid, 25 x 25
 MAX_UPLOAD = 2_000_000  # bytes of CSV
 
 
@@ -231,10 +232,11 @@ class Playground:
     def settings(self) -> Settings:
         return self.session.settings
 
-    def configure(self, query: dict) -> None:
-        """New settings over the current ones: a fresh population (a reset), or a refusal."""
+    def configure(self, query: dict, defaults: bool = False) -> None:
+        """New settings over the current ones (over the defaults with ``defaults=True``, as
+        a link does): a fresh population (a reset), or a refusal."""
         with self.lock:
-            settings = Settings.from_query(query, self.settings)
+            settings = Settings.from_query(query, None if defaults else self.settings)
             self.session = Session(settings, generate(settings, self.custom))
 
     def reset(self) -> None:
@@ -357,6 +359,7 @@ def _boundary(s: Session, member: int | None) -> dict:
             "output": [encode(shown[:, k]) for k in range(K)],
             "disagreement": encode(disagreement),
             "value_range": [0.0, 1.0],
+            "members": _thumbnails(proba[:, :, 1:] if K == 2 else proba),
         }
     pred = s.predict_view().predict(s.grid32)  # (P,G)
     pred = pred.reshape(net.n_members, -1)
@@ -368,7 +371,15 @@ def _boundary(s: Session, member: int | None) -> dict:
         "output": [encode((shown / half + 1.0) / 2.0)],
         "disagreement": encode(np.clip(spread, 0.0, 1.0)),
         "value_range": [-half, half],
+        "members": _thumbnails(((pred / half + 1.0) / 2.0)[:, :, None]),
     }
+
+
+def _thumbnails(maps: np.ndarray) -> list[list[str]]:
+    """Each member's maps ``(P, G, M)`` on every ``THUMBNAIL``-th row and column of the grid."""
+    P, _, M = maps.shape
+    small = maps.reshape(P, GRID, GRID, M)[:, ::THUMBNAIL, ::THUMBNAIL]  # (P,n,n,M)
+    return [[encode(small[p, :, :, m]) for m in range(M)] for p in range(P)]
 
 
 def _points(X: np.ndarray, y: np.ndarray) -> list:

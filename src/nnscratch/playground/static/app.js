@@ -135,13 +135,15 @@ function paint(canvas, n, colorAt) {
 // --- the output plot -----------------------------------------------------------------
 
 function boundaryColor(f) {
-  const maps = f.output.map(decode);
-  const discrete = $("discretize").checked;
   if (view === "disagreement") {
     const d = decode(f.disagreement);
     return (i) => mix(WHITE, [106, 27, 154], d[i] / 255);
   }
-  if (maps.length <= 2) {
+  return mapColor(f.output.map(decode), $("discretize").checked);
+}
+
+function mapColor(maps, discrete) {
+  if (maps.length <= 2) {  // one value (class 1's probability, or a regression), 0.5 white
     const v = maps[maps.length - 1];
     return (i) => {
       let x = v[i] / 255;
@@ -256,17 +258,27 @@ function drawMembers(f) {
   box.innerHTML = "";
   if (f.population < 2) return;
   const scores = f.curves.test_score[f.curves.test_score.length - 1][3];
-  const add = (label, value, title) => {
+  const what = f.task === "classification" ? "accuracy" : "R\u00b2";
+  const show = (x) => (x === null ? "\u2013" : f.task === "classification" ? `${Math.round(100 * x)}%` : x.toFixed(2));
+  const add = (label, value, title, maps) => {
     const b = document.createElement("button");
-    b.textContent = label;
     b.title = title;
     b.className = value === member ? "on" : "";
     b.dataset.member = value === null ? "mean" : value;
+    if (maps) {
+      const n = Math.round(Math.sqrt(maps[0].length));
+      const c = document.createElement("canvas");
+      c.width = c.height = n;
+      paint(c, n, mapColor(maps, false));
+      b.appendChild(c);
+    }
+    b.appendChild(document.createElement("span")).textContent = label;
     b.onclick = () => { member = value; refresh(); };
     box.appendChild(b);
   };
   add("mean", null, "The mean of every member's output");
-  scores.forEach((s, p) => add(`#${p}`, p, `member ${p}: test ${f.task === "classification" ? "accuracy" : "R\u00b2"} ${fmt(s)}`));
+  scores.forEach((s, p) => add(show(s), p, `member ${p}: test ${what} ${fmt(s)}; click to show it alone`,
+    f.members[p].map(decode)));
 }
 
 async function refresh() {
@@ -517,6 +529,12 @@ function wire() {
     event.target.value = "";
   };
   window.addEventListener("resize", () => frame && drawNetwork(frame));
+  document.addEventListener("keydown", (event) => {  // space: play/pause, "s": step, "r": reset
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) return;
+    if (event.key === " ") { event.preventDefault(); setPlaying(!playing); }
+    else if (event.key === "s") $("step").click();
+    else if (event.key === "r") $("reset").click();
+  });
 }
 
 function setView(v) {
@@ -530,8 +548,10 @@ async function start() {
   wire();
   const hash = new URLSearchParams(location.hash.slice(1));
   const settings = Object.fromEntries(hash.entries());
-  if (Object.keys(settings).length && !(await configure(settings))) await refresh();
-  else if (!Object.keys(settings).length) await refresh();
+  // a link: its settings over the defaults, whatever the server ran before
+  if (!Object.keys(settings).length || !(await configure(Object.assign(settings, {defaults: true})))) {
+    await refresh();
+  }
 }
 
 start();
