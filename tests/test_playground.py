@@ -179,6 +179,16 @@ def test_bad_settings_refused_and_the_state_kept(server, settings, message):
     assert status == 200 and frame["settings"] == good["settings"] and frame["epoch"] == 2
 
 
+def test_diverging_training_refused_and_undone(server):
+    configure(server, dataset="plane", hidden="8,8", activation="relu", lr=10, population=2)
+    status, answer = api(server, "POST", "/api/step", {"epochs": 20})
+    expected = "lr: expected a learning rate at which training stays finite, got 10: the weights"
+    assert status == 400 and answer["error"].startswith(expected)
+    status, frame = api(server, "GET", "/api/frame")  # the last finite weights, still drawn
+    assert status == 200 and frame["epoch"] < 20
+    assert all(v is not None for v in frame["curves"]["train_loss"][-1][:3])
+
+
 def test_broken_requests(server):
     status, body, _ = request(server, "POST", "/api/configure", "{not json", raw=True)
     assert (

@@ -16,6 +16,7 @@ import base64
 import os
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,37 +170,60 @@ class Session:
         """The network's inputs for rows ``X (N, 2)``: the chosen standardised features."""
         return self.pre.transform(X)[:, self.columns]
 
-    def _record(self) -> None:
-        """Append the members' loss and score (mean, min, max) on both sets to the curves."""
-        net = self.net
-        values = {
-            "train_loss": net.loss(self.Z_train, self.y_train),
-            "test_loss": net.loss(self.Z_test, self.y_test) if len(self.y_test) else None,
-            "train_score": net.score(self.Z_train, self.y_train),
-            "test_score": net.score(self.Z_test, self.y_test) if len(self.y_test) else None,
-        }
-        for key, v in values.items():
-            v = np.zeros(1) if v is None else np.asarray(v, dtype=np.float64)  # (P,)
-            v = np.where(np.isfinite(v), v, np.nan)
-            self.curves[key].append(
-                [_f(np.nanmean(v)), _f(np.nanmin(v)), _f(np.nanmax(v)), [_f(x) for x in v]]
-            )
+    def _evaluate(self) -> dict[str, np.ndarray]:
+        """The members' loss and score ``(P,)`` on both sets (NaN where not finite)."""
+        net, none = self.net, np.full(self.net.n_members, np.nan)
+        with np.errstate(all="ignore"):
+            values = {
+                "train_loss": net.loss(self.Z_train, self.y_train),
+                "test_loss": net.loss(self.Z_test, self.y_test) if len(self.y_test) else none,
+                "train_score": net.score(self.Z_train, self.y_train),
+                "test_score": net.score(self.Z_test, self.y_test) if len(self.y_test) else none,
+            }
+        return {k: np.where(np.isfinite(v), v, np.nan) for k, v in values.items()}
+
+    def _record(self, values: dict[str, np.ndarray] | None = None) -> None:
+        """Append the members' loss and score (mean, min, max, each) to the curves."""
+        for key, v in (values or self._evaluate()).items():
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: a None in JSON
+                spread = [np.nanmean(v), np.nanmin(v), np.nanmax(v)]
+            self.curves[key].append([*map(_f, spread), [_f(x) for x in v]])
 
     def step(self, epochs: int) -> None:
-        """Train ``epochs`` more epochs, each with its own seeded shuffle, and record each."""
+        """Train ``epochs`` more epochs, each with its own seeded shuffle, and record each.
+
+        An epoch after which no member's weights and loss are finite and representable is
+        undone and refused (a rate too large for the data): the page pauses on that line,
+        drawing the last good weights.
+        """
         n = len(self.y_train)
         for _ in range(epochs):
-            self.net.fit(
-                self.Z_train,
-                self.y_train,
-                epochs=1,
-                batch_size=min(self.settings.batch_size, n),
-                optimizer=self.optimizer,
-                seed=np.random.SeedSequence([self.settings.seed, self.epoch]),
-                on_nonfinite="stop",
-            )
+            saved = {k: v.copy() for k, v in self.net.population_state.items()}
+            with np.errstate(all="ignore"):  # overflow is checked below, once
+                self.net.fit(
+                    self.Z_train,
+                    self.y_train,
+                    epochs=1,
+                    batch_size=min(self.settings.batch_size, n),
+                    optimizer=self.optimizer,
+                    seed=np.random.SeedSequence([self.settings.seed, self.epoch]),
+                    on_nonfinite="stop",
+                )
+            values = self._evaluate() if self._representable() else None
+            if values is None or np.isnan(values["train_loss"]).all():
+                state = self.net.population_state
+                for key, value in saved.items():
+                    state[key][...] = value
+                got = f"{self.settings.lr:g}: the weights overflowed in epoch {self.epoch + 1}"
+                raise fail("lr", "a learning rate at which training stays finite", got, True)
             self.epoch += 1
-            self._record()
+            self._record(values)
+
+    def _representable(self) -> bool:
+        """Every weight finite, and small enough for the float32 view of the boundary."""
+        top = np.finfo(np.float32).max / 16
+        return all(np.all(np.abs(v) < top) for v in self.net.population_state.values())
 
     def add_point(self, x1: float, x2: float, label) -> Data:
         """Add a training row drawn on the plot; the data becomes ``custom``."""
