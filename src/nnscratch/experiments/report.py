@@ -296,44 +296,12 @@ TRY_NEXT = (
 def render_html(results: dict[str, Any]) -> str:
     """The report page: results beside the tutorial's, figures, per-width tables, what to
     try next, and the run's settings and timings at the end."""
-    e, n99, sw, t = (
-        results["experiment"],
-        results["neuralnet_99"],
-        results["sweep"],
-        results["timings"],
-    )
-    anim = results.get("animation", {})
-    f = results["files"].get
     esc = html.escape
-    timing_rows = "".join(f"<tr><td>{esc(k)}</td><td>{seconds(v)}</td></tr>" for k, v in t.items())
-    env = ", ".join(f"{k} {v}" for k, v in results["environment"].items())
-    alpha = _scientific(ALPHA)  # the rate the page names is the one the runs used
-    seed = results["seed"]
-    trials = len(sw["accuracies"][0]) if sw["accuracies"] else 0
     quick = (
         "<p><strong>Quick mode:</strong> every call scaled down; the numbers are not "
         "comparable with the tutorial's.</p>"
         if results["quick"]
         else ""
-    )
-    earlier = "; ".join(
-        f"{esc(where)}: {v['experiment']:g} s and {v['sweep']:g} s"
-        for where, v in EARLIER_TIMES.items()
-    )
-    try_next = "\n".join(f"# {what}\n{cmd}" for what, cmd in TRY_NEXT)
-    frames = anim.get("frames", [])
-    early = [x for x in frames if 0 < x < 1]
-    sweep_caption = (
-        f"Mean test accuracy of {trials} trials per width, with its 95% percentile bootstrap "
-        "band; diamonds: the tutorial's reported 0.98 at 30 to 39 neurons"
-    )
-    gif_caption = (
-        f"The boundary forming (GIF): untrained, after {len(early)} early steps of epoch 1, "
-        "then after every epoch; each frame with its test accuracy"
-    )
-    curves_caption = (
-        "Loss (mean per example) and accuracy per epoch: solid the training set (averaged over "
-        "the epoch as it trained), dashed the test set (after the epoch)"
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -345,16 +313,41 @@ def render_html(results: dict[str, Any]) -> str:
 {quick}
 <p>Every experiment of the NumPy-from-scratch tutorial re-run on the nnscratch core, with the
 tutorial's settings (<code>randn</code> initialisation, summed gradients, SGD with
-<code>alpha = {alpha}</code>) and seed {esc(str(seed))}, passed to each call as the README's
-examples pass it, so these are the numbers those calls give. Repeated trials and every width
-of the sweep train as one population each instead of one network after another.</p>
+<code>alpha = {_scientific(ALPHA)}</code>) and seed {esc(str(results["seed"]))}, passed to each
+call as the README's examples pass it, so these are the numbers those calls give. Repeated
+trials and every width of the sweep train as one population each instead of one network
+after another.</p>
 <h2>Results beside the tutorial's</h2>
 {_comparison_table(results)}
-<p class="small"><strong>Times.</strong> Both time columns are measured in this run, on this
-machine ({esc(results["environment"]["cpus"])} CPUs): nnscratch's is the call's wall time, the
-first call paying the one-off compilation of the fast path where numba is installed (so the
-first row's speed-up understates later calls); the tutorial's loop is its own
-algorithm (one network after another, softmax and one-hot rows built in Python loops),
+{_notes(results)}
+<h2>Data, activation, network</h2>
+<div class="row three">
+{_figure(results["files"].get("moons"), _MOONS_CAPTION)}
+{_figure(results["files"].get("relu"), "ReLU on linspace(-10, 10, 100)")}
+{_figure(results["files"].get("network"), "The 2-64-2 network of test (hidden units elided)")}
+</div>
+{_sweep_section(results)}
+{_network_section(results)}
+{_closing_sections(results)}
+</body></html>
+"""
+
+
+_MOONS_CAPTION = "make_moons(n_samples=5000, noise=0.1, random_state=42): all 5000 points"
+
+
+def _notes(results: dict[str, Any]) -> str:
+    """Under the results table: how the times were measured, and the statistics (stated once)."""
+    e, esc = results["experiment"], html.escape
+    earlier = "; ".join(
+        f"{esc(where)}: {v['experiment']:g} s and {v['sweep']:g} s"
+        for where, v in EARLIER_TIMES.items()
+    )
+    return f"""<p class="small"><strong>Times.</strong> Both time columns are measured in this
+run, on this machine ({esc(results["environment"]["cpus"])} CPUs): nnscratch's is the call's
+wall time, the first call paying the one-off compilation of the fast path where numba is
+installed (so the first row's speed-up understates later calls); the tutorial's loop is its
+own algorithm (one network after another, softmax and one-hot rows built in Python loops),
 timed on an evenly spread subsample of the call's networks and scaled up to all of them.
 The speed-up is the ratio of the two. For context only, earlier one-off timings of that
 loop elsewhere: {earlier}.</p>
@@ -365,34 +358,62 @@ interval is the 95% percentile bootstrap interval of the mean over the trials
 ({BOOTSTRAP_RESAMPLES:,} resamples; Efron &amp; Tibshirani, <em>An Introduction to the
 Bootstrap</em>, 1993, sec. 13.3), which stays inside [0, 1]. Over the {e["n"]} trials of
 <code>test</code>: mean {e["mean"]:.5g}, std {_fmt_std(e["std"])}, 95% interval
-{_interval(e["ci_low"], e["ci_high"], e["n"])}, range {e["min"]:.4f} to {e["max"]:.4f}.</p>
-<h2>Data, activation, network</h2>
-<div class="row three">
-{_figure(f("moons"), "make_moons(n_samples=5000, noise=0.1, random_state=42): all 5000 points")}
-{_figure(f("relu"), "ReLU on linspace(-10, 10, 100)")}
-{_figure(f("network"), "The 2-64-2 network of test (hidden units elided)")}
-</div>
-<h2>Accuracy against hidden width</h2>
-{_figure(f("sweep"), sweep_caption, "wide")}
-<p class="small">Every width from {sw["widths"][0] if sw["widths"] else "-"} to
-{sw["widths"][-1] if sw["widths"] else "-"}, {trials} trials each, trained as one population
-(<code>{esc(sw["call"])}</code>). Diverged trials: {sw["diverged"]} (counted, never
-averaged). With {trials} trials a width an interval is rough: the bootstrap can only
+{_interval(e["ci_low"], e["ci_high"], e["n"])}, range {e["min"]:.4f} to {e["max"]:.4f}.</p>"""
+
+
+def _sweep_section(results: dict[str, Any]) -> str:
+    """The width sweep: its figure with the band, a note, a compact table and the full one."""
+    sw, esc = results["sweep"], html.escape
+    trials = len(sw["accuracies"][0]) if sw["accuracies"] else 0
+    caption = (
+        f"Mean test accuracy of {trials} trials per width, with its 95% percentile bootstrap "
+        "band; diamonds: the tutorial's reported 0.98 at 30 to 39 neurons"
+    )
+    first, last = (sw["widths"][0], sw["widths"][-1]) if sw["widths"] else ("-", "-")
+    return f"""<h2>Accuracy against hidden width</h2>
+{_figure(results["files"].get("sweep"), caption, "wide")}
+<p class="small">Every width from {first} to {last}, {trials} trials each, trained as one
+population (<code>{esc(sw["call"])}</code>). Diverged trials: {sw["diverged"]} (counted,
+never averaged). With {trials} trials a width an interval is rough: the bootstrap can only
 resample those {trials} values.</p>
-{_width_tables(sw)}
-<h2>One network, trained</h2>
-<p>The first network of <code>{esc(e["call"])}</code> trained again alone: 2-64-2, ReLU,
-<code>randn</code> weights and biases, cross-entropy summed over the batch, SGD with
-<code>alpha = {alpha}</code>, batch {esc(str(anim.get("batch_size", "?")))},
-{esc(str(anim.get("epochs", "?")))} epochs, seed {esc(str(seed))}; test accuracy
-{anim.get("test_accuracy", float("nan")):.4f}. The test set (1250 points) serves as its
-validation data: nothing is tuned on it.</p>
+{_width_tables(sw)}"""
+
+
+def _network_section(results: dict[str, Any]) -> str:
+    """The one network trained alone: its settings, boundary, GIF and training curves."""
+    anim, esc, f = results.get("animation", {}), html.escape, results["files"].get
+    early = [x for x in anim.get("frames", []) if 0 < x < 1]
+    gif_caption = (
+        f"The boundary forming (GIF): untrained, after {len(early)} early steps of epoch 1, "
+        "then after every epoch; each frame with its test accuracy"
+    )
+    curves_caption = (
+        "Loss (mean per example) and accuracy per epoch: solid the training set (averaged over "
+        "the epoch as it trained), dashed the test set (after the epoch)"
+    )
+    return f"""<h2>One network, trained</h2>
+<p>The first network of <code>{esc(results["experiment"]["call"])}</code> trained again
+alone: 2-64-2, ReLU, <code>randn</code> weights and biases, cross-entropy summed over the
+batch, SGD with <code>alpha = {_scientific(ALPHA)}</code>, batch
+{esc(str(anim.get("batch_size", "?")))}, {esc(str(anim.get("epochs", "?")))} epochs, seed
+{esc(str(results["seed"]))}; test accuracy {anim.get("test_accuracy", float("nan")):.4f}.
+The test set (1250 points) serves as its validation data: nothing is tuned on it.</p>
 <div class="row two">
 {_figure(f("decision_boundary"), "Its decision boundary after training, with the test set")}
 {_figure(f("training"), gif_caption)}
 </div>
-{_figure(f("training_curves"), curves_caption, "wide")}
-<h2>What to try next</h2>
+{_figure(f("training_curves"), curves_caption, "wide")}"""
+
+
+def _closing_sections(results: dict[str, Any]) -> str:
+    """What to try next (CLI lines), then the run's settings, timings and environment."""
+    esc = html.escape
+    timing_rows = "".join(
+        f"<tr><td>{esc(k)}</td><td>{seconds(v)}</td></tr>" for k, v in results["timings"].items()
+    )
+    env = ", ".join(f"{k} {v}" for k, v in results["environment"].items())
+    try_next = "\n".join(f"# {what}\n{cmd}" for what, cmd in TRY_NEXT)
+    return f"""<h2>What to try next</h2>
 <pre>{esc(try_next)}</pre>
 <p class="small"><code>nnscratch COMMAND --help</code> lists every option.</p>
 <h2>This run: settings and timings</h2>
@@ -400,7 +421,5 @@ validation data: nothing is tuned on it.</p>
 <table class="text"><tr><th>call</th><th>settings</th></tr>{_settings_rows(results)}</table>
 <table><tr><th>part</th><th>seconds</th></tr>{timing_rows}</table>
 </div>
-<p class="small">{esc(env)}. NeuralNet(99): {n99["accuracy"]:.4f}. Full numbers in
-<a href="results.json">results.json</a>.</p>
-</body></html>
-"""
+<p class="small">{esc(env)}. NeuralNet(99): {results["neuralnet_99"]["accuracy"]:.4f}. Full
+numbers in <a href="results.json">results.json</a>.</p>"""
