@@ -7,6 +7,10 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
+import signal
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -286,3 +290,25 @@ def test_settings_round_trip_through_the_url():
     assert s.hidden == (8, 2) and s.features == ("x2", "x1^2") and s.lr == 0.3
     assert Settings.from_query(s.as_query()) == s
     assert Settings.from_query({"hidden": ""}).hidden == ()
+
+
+def test_serve_stops_cleanly_on_ctrl_c():
+    code = "from nnscratch.playground import serve; serve(port=0, open_browser=False)"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=30)
+        conn.request("GET", "/")
+        assert conn.getresponse().status == 200
+        conn.close()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "playground stopped" in out and "Traceback" not in err

@@ -25,6 +25,7 @@ from nnscratch.playground import make_server
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -137,6 +138,17 @@ def test_train_in_the_page(server, browser, downloads, tmp_path):
     message = d.find_element(By.ID, "error").text
     assert message.startswith("bad.csv, line 5") and "\n" not in message, message
     assert server.playground.settings.dataset == "xor"
+
+    # draw a point: a training row where the click was, the data now "custom"
+    n_train = len(server.playground.session.y_train)
+    click(d, "draw")
+    canvas = d.find_element(By.ID, "boundary")
+    ActionChains(d).move_to_element_with_offset(canvas, 110, -110).click().perform()
+    wait(d, lambda d: len(server.playground.session.y_train) == n_train + 1, "no point drawn")
+    x1, x2 = server.playground.session.X_train[-1]
+    assert x1 > 0 and x2 > 0  # right of and above the centre, as clicked
+    assert server.playground.settings.dataset == "custom"
+    click(d, "draw")
 
     # export: the page's download link gives a model file that nnscratch loads
     click(d, "step")
