@@ -147,6 +147,11 @@ figcaption { font-size: 0.92rem; color: #444; margin-top: 0.3rem; }
 .row { display: grid; gap: 1rem; align-items: start; }
 .row.two { grid-template-columns: 1fr 1fr; }
 .row.three { grid-template-columns: 1fr 1fr 0.62fr; }
+@media (max-width: 52rem) {
+  .row.two, .row.three { grid-template-columns: 1fr; }
+  .row figure img { max-width: 36rem; }
+  .row.three figure:last-child img { max-width: 18rem; }
+}
 .wide img { max-width: 60rem; }
 .small { font-size: 0.92rem; color: #444; }
 details { margin: 0.6rem 0; }
