@@ -155,3 +155,24 @@ def test_onnx_export_of_a_file_model_takes_raw_rows(capsys, moons_csv, tmp_path)
     assert props["feature_names"] == "width,height"
     (got,) = session.run(["probabilities"], {"X": X[:30]})  # raw rows, the model's order
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_train_on_mnist_style_idx_files_and_predict_their_test_files(capsys, tmp_path):
+    from tests.test_data_readers import write_idx
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=300)
+    images = rng.integers(0, 60, size=(300, 6, 6))  # noise, and a bright row per class
+    for k in range(3):
+        images[labels == k, 2 * k, :] = 250
+    train = write_idx(tmp_path, images[:240], labels[:240], gz=True)
+    test = write_idx(tmp_path, images[240:], labels[240:], gz=True, prefix="t10k")
+    model = tmp_path / "idx.npz"
+    argv = ["train", "--data", train, "--test", test, "--hidden", "16", "--epochs", "5"]
+    code, out, err = run(capsys, *argv, "--batch-size", "16", "--quiet", "--json", "--save", model)
+    assert code == 0, err
+    assert json.loads(out)["test_accuracy"] == 1.0  # the bright rows give the class away
+    header = read_header(model)
+    assert header["classes"] == [0, 1, 2] and header["network"]["sizes"] == [36, 16, 3]
+    table = list(csv.reader(io.StringIO(run(capsys, "predict", model, test)[1])))
+    assert [int(row[0]) for row in table[1:]] == labels[240:].tolist()
