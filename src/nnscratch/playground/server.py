@@ -77,7 +77,10 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (extra or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the page went away meanwhile
+            self.close_connection = True
 
     def _json(self, value, status: int = 200) -> None:
         self._send(status, json.dumps(value).encode("utf-8"), "application/json")

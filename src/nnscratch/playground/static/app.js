@@ -118,14 +118,20 @@ function decode(b64) {
   return out;
 }
 
+const offscreen = {};  // one scratch canvas per map size
+
 function paint(canvas, n, colorAt) {
   const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(n, n);
-  for (let i = 0; i < n * n; i++) {
+  const image = ctx.createImageData(n, n), data = image.data;
+  for (let i = 0, o = 0; i < n * n; i++, o += 4) {
     const c = colorAt(i);
-    image.data.set([c[0], c[1], c[2], 255], i * 4);
+    data[o] = c[0]; data[o + 1] = c[1]; data[o + 2] = c[2]; data[o + 3] = 255;
   }
-  const off = document.createElement("canvas");
+  if (canvas.width === n && canvas.height === n) {  // the browser scales it with CSS
+    ctx.putImageData(image, 0, 0);
+    return;
+  }
+  const off = offscreen[n] || (offscreen[n] = document.createElement("canvas"));
   off.width = off.height = n;
   off.getContext("2d").putImageData(image, 0, 0);
   ctx.imageSmoothingEnabled = true;
@@ -255,30 +261,34 @@ function drawStats(f) {
 
 function drawMembers(f) {
   const box = $("members");
-  box.innerHTML = "";
-  if (f.population < 2) return;
+  if (f.population < 2) { box.innerHTML = ""; return; }
   const scores = f.curves.test_score[f.curves.test_score.length - 1][3];
   const what = f.task === "classification" ? "accuracy" : "R\u00b2";
   const show = (x) => (x === null ? "\u2013" : f.task === "classification" ? `${Math.round(100 * x)}%` : x.toFixed(2));
-  const add = (label, value, title, maps) => {
-    const b = document.createElement("button");
-    b.title = title;
-    b.className = value === member ? "on" : "";
-    b.dataset.member = value === null ? "mean" : value;
-    if (maps) {
-      const n = Math.round(Math.sqrt(maps[0].length));
-      const c = document.createElement("canvas");
-      c.width = c.height = n;
-      paint(c, n, mapColor(maps, false));
-      b.appendChild(c);
-    }
-    b.appendChild(document.createElement("span")).textContent = label;
-    b.onclick = () => { member = value; refresh(); };
-    box.appendChild(b);
-  };
-  add("mean", null, "The mean of every member's output");
-  scores.forEach((s, p) => add(show(s), p, `member ${p}: test ${what} ${fmt(s)}; click to show it alone`,
-    f.members[p].map(decode)));
+  if (box.children.length !== f.population + 1) {
+    box.innerHTML = "";
+    const add = (value) => {
+      const b = document.createElement("button");
+      b.dataset.member = value === null ? "mean" : value;
+      if (value !== null) b.appendChild(document.createElement("canvas"));
+      b.appendChild(document.createElement("span")).textContent = value === null ? "mean" : "";
+      b.onclick = () => { member = value; refresh(); };
+      box.appendChild(b);
+    };
+    add(null);
+    for (let p = 0; p < f.population; p++) add(p);
+  }
+  box.children[0].title = "The mean of every member's output";
+  box.children[0].className = member === null ? "on" : "";
+  scores.forEach((score, p) => {
+    const b = box.children[p + 1], maps = f.members[p].map(decode);
+    const c = b.querySelector("canvas"), n = Math.round(Math.sqrt(maps[0].length));
+    if (c.width !== n) c.width = c.height = n;
+    paint(c, n, mapColor(maps, false));
+    b.querySelector("span").textContent = show(score);
+    b.title = `member ${p}: test ${what} ${fmt(score)}; click to show it alone`;
+    b.className = p === member ? "on" : "";
+  });
 }
 
 async function refresh() {
@@ -291,23 +301,43 @@ async function refresh() {
 function nodeCanvas(b64, n) {
   const c = document.createElement("canvas");
   c.width = c.height = n;
-  const v = decode(b64);
-  paint(c, n, (i) => diverging(v[i] / 255));
+  paintNode(c, b64, n);
   return c;
 }
 
+function paintNode(c, b64, n) {
+  const v = decode(b64);
+  paint(c, n, (i) => diverging(v[i] / 255));
+}
+
+// The diagram is built when its shape changes; each frame then repaints its maps and
+// restyles its links in place, so that playing stays smooth.
+let diagram = {key: null, canvases: [], links: []};
+
 function drawNetwork(f) {
+  const key = [f.settings.features, f.settings.hidden, f.network.layers.length,
+    f.network.layers[f.network.layers.length - 1].length, f.task].join("|");
+  if (key !== diagram.key || !diagram.links.length) {
+    buildNetwork(f);
+    diagram.key = key;
+    return;
+  }
+  f.network.layers.forEach((maps, l) => maps.forEach((b64, j) => paintNode(diagram.canvases[l][j], b64, f.network.size)));
+  styleLinks(diagram.links, f.network.weights);
+}
+
+function buildNetwork(f) {
   const s = f.settings, net = f.network;
   const hidden = s.hidden === "" ? [] : s.hidden.split(",").map(Number);
   const chosen = s.features.split(",");
   const columns = $("columns");
   columns.innerHTML = "";
-  const nodes = [];
+  const nodes = [], canvases = [];
   // inputs: every feature, the chosen ones lit (click to toggle)
   const inputs = column("Features");
   inputs.classList.add("inputs");
   let k = 0;
-  const inputNodes = [];
+  const inputNodes = [], inputCanvases = [];
   for (const name of FEATURES) {
     const on = chosen.includes(name);
     const node = document.createElement("div");
@@ -317,38 +347,50 @@ function drawNetwork(f) {
     const label = document.createElement("span");
     label.className = "name"; label.textContent = FEATURE_LABELS[name];
     node.appendChild(label);
-    if (on) node.appendChild(nodeCanvas(net.layers[0][k++], net.size));
+    if (on) {
+      const c = nodeCanvas(net.layers[0][k++], net.size);
+      node.appendChild(c);
+      inputNodes.push(node);
+      inputCanvases.push(c);
+    }
     node.onclick = () => toggleFeature(name);
     inputs.appendChild(node);
-    if (on) inputNodes.push(node);
   }
   nodes.push(inputNodes);
+  canvases.push(inputCanvases);
   hidden.forEach((width, l) => {
     const col = column(`${width} neuron${width === 1 ? "" : "s"}`, l);
-    const layer = [];
+    const layer = [], layerCanvases = [];
     for (let j = 0; j < width; j++) {
       const node = document.createElement("div");
       node.className = "node";
       node.title = `layer ${l + 1}, neuron ${j + 1}`;
-      node.appendChild(nodeCanvas(net.layers[l + 1][j], net.size));
+      const c = nodeCanvas(net.layers[l + 1][j], net.size);
+      node.appendChild(c);
       col.appendChild(node);
       layer.push(node);
+      layerCanvases.push(c);
     }
     nodes.push(layer);
+    canvases.push(layerCanvases);
   });
   const out = column("Output");
-  const outs = [];
+  const outs = [], outCanvases = [];
   net.layers[net.layers.length - 1].forEach((b64, j) => {
     const node = document.createElement("div");
     node.className = "node";
     node.title = f.task === "classification" ? `logit of class ${f.classes[j]}` : "predicted value";
-    node.appendChild(nodeCanvas(b64, net.size));
+    const c = nodeCanvas(b64, net.size);
+    node.appendChild(c);
     out.appendChild(node);
     outs.push(node);
+    outCanvases.push(c);
   });
   nodes.push(outs);
+  canvases.push(outCanvases);
+  diagram = {key: null, canvases, links: []};
   $("layer-count").textContent = `${hidden.length} hidden layer${hidden.length === 1 ? "" : "s"}`;
-  requestAnimationFrame(() => drawLinks(nodes, net.weights));
+  requestAnimationFrame(() => { diagram.links = drawLinks(nodes); styleLinks(diagram.links, net.weights); });
 }
 
 function column(title, layer) {
@@ -375,29 +417,46 @@ function column(title, layer) {
   return col;
 }
 
-function drawLinks(nodes, weights) {
+function drawLinks(nodes) {
+  // one path per weight, links[l][i][j], placed once; styleLinks colours them per frame
   const svg = $("links"), box = $("diagram").getBoundingClientRect();
   svg.setAttribute("width", box.width);
   svg.setAttribute("height", box.height);
-  let html = "";
+  svg.innerHTML = "";
+  const ns = "http://www.w3.org/2000/svg", links = [];
   for (let l = 0; l + 1 < nodes.length; l++) {
+    const layer = [];
+    const right = nodes[l + 1].map((b) => b.getBoundingClientRect());
+    nodes[l].forEach((a) => {
+      const ra = a.getBoundingClientRect(), row = [];
+      right.forEach((rb) => {
+        const x1 = ra.right - box.left, y1 = ra.top + ra.height / 2 - box.top;
+        const x2 = rb.left - box.left, y2 = rb.top + rb.height / 2 - box.top;
+        const path = document.createElementNS(ns, "path");
+        path.setAttribute("d", `M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`);
+        path.setAttribute("fill", "none");
+        path.setAttribute("opacity", "0.75");
+        svg.appendChild(path);
+        row.push(path);
+      });
+      layer.push(row);
+    });
+    links.push(layer);
+  }
+  return links;
+}
+
+function styleLinks(links, weights) {
+  links.forEach((layer, l) => {
     const W = weights[l];
     let top = 1e-9;
     for (const row of W) for (const w of row) top = Math.max(top, Math.abs(w));
-    nodes[l].forEach((a, i) => {
-      const ra = a.getBoundingClientRect();
-      nodes[l + 1].forEach((b, j) => {
-        const rb = b.getBoundingClientRect(), w = W[i][j];
-        const x1 = ra.right - box.left, y1 = ra.top + ra.height / 2 - box.top;
-        const x2 = rb.left - box.left, y2 = rb.top + rb.height / 2 - box.top;
-        const c = w >= 0 ? "#0877bd" : "#f59322";
-        const width = 0.4 + 5 * Math.abs(w) / top;
-        html += `<path d="M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}" ` +
-          `stroke="${c}" stroke-width="${width.toFixed(2)}" fill="none" opacity="0.75"><title>w = ${w}</title></path>`;
-      });
-    });
-  }
-  svg.innerHTML = html;
+    layer.forEach((row, i) => row.forEach((path, j) => {
+      const w = W[i][j];
+      path.setAttribute("stroke", w >= 0 ? "#0877bd" : "#f59322");
+      path.setAttribute("stroke-width", (0.4 + 5 * Math.abs(w) / top).toFixed(2));
+    }));
+  });
 }
 
 function hiddenOf() {
@@ -468,6 +527,11 @@ function syncDrawLabels(f) {
   for (const [v, text] of options) select.add(new Option(text, v));
 }
 
+function setText(id, text) {
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
+}
+
 function render(f) {
   frame = f;
   if (member !== null && (f.member === null || member >= f.population)) member = f.member;
@@ -479,10 +543,11 @@ function render(f) {
   drawMembers(f);
   drawCurves(f);
   drawNetwork(f);
-  $("equations").textContent = f.equations.join("\n");
-  $("snippet").textContent = f.snippet;
+  setText("equations", f.equations.join("\n"));
+  setText("snippet", f.snippet);
   $("export").href = "api/export" + (member === null ? "" : `?member=${member}`);
-  history.replaceState(null, "", "#" + new URLSearchParams(f.settings).toString());
+  const hash = "#" + new URLSearchParams(f.settings).toString();
+  if (location.hash !== hash) history.replaceState(null, "", hash);
 }
 
 function wire() {
@@ -528,7 +593,7 @@ function wire() {
     await act("POST", `api/upload?name=${encodeURIComponent(file.name)}`, text, true);
     event.target.value = "";
   };
-  window.addEventListener("resize", () => frame && drawNetwork(frame));
+  window.addEventListener("resize", () => frame && buildNetwork(frame));
   document.addEventListener("keydown", (event) => {  // space: play/pause, "s": step, "r": reset
     if (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) return;
     if (event.key === " ") { event.preventDefault(); setPlaying(!playing); }
