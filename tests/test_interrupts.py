@@ -212,7 +212,7 @@ def test_cli_reproduce_stopped_in_the_width_sweep(capsys, monkeypatch, tmp_path)
     assert code == 130 and stdout == ""
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("nnscratch reproduce: interrupted during test_class(3, 6, 2)")
-    assert "(4 of 8 parts done)" in err and "no index.html" in err
+    assert "(4 of 9 parts done)" in err and "no index.html" in err
     names = {p.name for p in out.iterdir()}
     assert "index.html" not in names  # only a complete run has a page
     assert not [n for n in names if n.startswith(".")]  # no temporary files
