@@ -58,6 +58,18 @@ def test_listens_on_loopback(server):
     assert server.server_address[0] == "127.0.0.1"
 
 
+def test_other_host_names_refused(server):
+    """DNS rebinding: a page served under another name that resolves to 127.0.0.1."""
+    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    conn.request("GET", "/api/frame", headers={"Host": "evil.example:8000"})
+    response = conn.getresponse()
+    assert response.status == 403
+    assert (
+        json.loads(response.read())["error"] == "host: expected a loopback name, got 'evil.example'"
+    )
+    conn.close()
+
+
 def test_page_and_its_files_are_served(server):
     for path, kind in [("/", "text/html"), ("/app.js", "javascript"), ("/style.css", "text/css")]:
         status, body, response = request(server, "GET", path)

@@ -35,6 +35,7 @@ from nnscratch.playground.state import Playground
 
 STATIC = Path(str(resources.files("nnscratch.playground") / "static"))
 MAX_BODY = 4_000_000
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def static_file(url_path: str) -> Path | None:
@@ -115,7 +116,20 @@ class Handler(BaseHTTPRequestHandler):
         except MemoryError:
             self._error("out of memory: choose a smaller population or network")
 
+    def _host_allowed(self) -> bool:
+        """On loopback, only requests that name a loopback host: a web page elsewhere cannot
+        reach this server by pointing its own name at 127.0.0.1 (DNS rebinding)."""
+        if self.server.server_address[0] not in LOOPBACK:
+            return True
+        host = urlsplit("//" + (self.headers.get("Host") or "")).hostname
+        if host in LOOPBACK:
+            return True
+        self._error(f"host: expected a loopback name, got {host!r}", 403)
+        return False
+
     def do_GET(self) -> None:
+        if not self._host_allowed():
+            return
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         pg = self.playground
@@ -147,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, path.read_bytes(), kind)
 
     def do_POST(self) -> None:
+        if not self._host_allowed():
+            return
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         actions = {
