@@ -176,3 +176,42 @@ def test_train_on_mnist_style_idx_files_and_predict_their_test_files(capsys, tmp
     assert header["classes"] == [0, 1, 2] and header["network"]["sizes"] == [36, 16, 3]
     table = list(csv.reader(io.StringIO(run(capsys, "predict", model, test)[1])))
     assert [int(row[0]) for row in table[1:]] == labels[240:].tolist()
+
+
+def test_train_a_regressor_on_a_numeric_target_and_predict_values(capsys, tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-2, 2, size=(300, 2))
+    y = 3.0 * X[:, 0] - X[:, 1] + 0.05 * rng.standard_normal(300)
+    path = tmp_path / "plane.csv"
+    write_csv(path, X, y.round(6).tolist(), names=("a", "b"), target="z")
+    model = tmp_path / "r.npz"
+    argv = ["train", "--data", path, "--hidden", "16", "--epochs", "30", "--lr", "0.01"]
+    code, out, err = run(capsys, *argv, "--quiet", "--json", "--save", model)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["test_r2"] > 0.95 and "test_accuracy" not in result
+    header = read_header(model)
+    assert header["network"]["loss"] == "mse" and "classes" not in header
+    rows = tmp_path / "rows.csv"
+    write_csv(rows, X[:20], y[:20].tolist(), names=("a", "b"), target="z")
+    table = list(csv.reader(io.StringIO(run(capsys, "predict", model, rows)[1])))
+    assert table[0] == ["prediction"] and len(table) == 21
+    got = np.array([float(row[0]) for row in table[1:]])
+    assert np.corrcoef(got, y[:20])[0, 1] > 0.97
+    code, _, err = run(capsys, "experiment", "--data", path, "--trials", "2", *FAST)
+    assert code == 2 and "expected class labels for experiment" in err
+    code, _, err = run(capsys, "train", "--data", path, *FAST, "--plot", tmp_path / "p.png")
+    assert code == 2 and "--plot: expected a classifier" in err
+
+
+def test_missing_cells_are_refused_or_their_rows_dropped(capsys, tmp_path):
+    path = tmp_path / "gaps.csv"
+    X, y = make_moons(200, noise=0.1, seed=2)
+    write_csv(path, X, y.tolist())
+    lines = path.read_text().splitlines()
+    lines[5] = "," + lines[5].split(",", 1)[1]  # an empty first cell on line 6
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = run(capsys, "train", "--data", path, *FAST)
+    assert code == 2 and "line 6, column 1" in err
+    code, out, err = run(capsys, "train", "--data", path, "--missing", "drop", *FAST)
+    assert code == 0, err

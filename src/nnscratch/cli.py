@@ -230,6 +230,19 @@ def _model_options(p: argparse.ArgumentParser, hidden: bool = True) -> None:
         "for the built-in sets, kept as the tutorial had them)",
     )
     p.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="a file's target: class labels, or numbers to regress on (train only); auto: "
+        "numbers with a decimal point are a regression target, anything else labels",
+    )
+    p.add_argument(
+        "--missing",
+        choices=("error", "drop"),
+        default="error",
+        help="a file's empty or NaN cells: an error (default), or drop their rows",
+    )
+    p.add_argument(
         "--crosses",
         action="store_true",
         help="add x1^2, x2^2, x1*x2, sin x1, sin x2 to two features (TensorFlow Playground's)",
@@ -595,11 +608,16 @@ def _train_network(args):
             f"--plot: expected a data set with 2 features, got {args.data!r} with "
             f"{X_train.shape[1]}"
         )
+    if args.plot is not None and source.classes is None:
+        raise UsageError("--plot: expected a classifier to draw its boundary, got a regressor")
     P = args.population
     seed = np.random.SeedSequence(args.seed)
     seeds = seed if P is None else [child(seed, p) for p in range(P)]
-    K = n_classes(y_train, y_test)
-    net = build_network(config if P is None else [config] * P, X_train.shape[1], K, seeds)
+    if source.classes is None:  # a regression target: one linear output, mean squared error
+        net = _regressor(config, X_train.shape[1], P, seeds)
+    else:
+        K = n_classes(y_train, y_test)
+        net = build_network(config if P is None else [config] * P, X_train.shape[1], K, seeds)
 
     class _Print(Callback):
         def on_epoch_end(self, run, epoch, logs) -> None:
@@ -622,14 +640,48 @@ def _train_network(args):
     return net, config, history, time.perf_counter() - start, source
 
 
-def _source(args):
-    """The data of ``--data`` (and ``--target``, ``--test``, ...), split and prepared."""
+def _regressor(config, n_features: int, P: int | None, seeds):
+    """The network of ``config`` with one linear output trained on the mean squared error
+    (the runner's configurations are classifiers: their records report accuracy)."""
+    from nnscratch.core.network import MLP
+
+    return MLP(
+        [n_features, *config.hidden, 1],
+        activation=config.activation,
+        init=config.init,
+        bias_init=config.bias_init,
+        init_scale=config.init_scale,
+        seed=seeds,
+        population=P,
+        loss="mse",
+        dtype=config.dtype,
+        l2=config.l2,
+        dropout=config.dropout,
+    )
+
+
+def _source(args, classes_only: bool = False):
+    """The data of ``--data`` (and ``--target``, ``--test``, ...), split and prepared;
+    ``classes_only``: a regression target is refused (the records report accuracy)."""
     from nnscratch.data.source import load_source
 
+    task = args.task
+    if classes_only and task == "regression":
+        raise UsageError(
+            f"--task: expected classification or auto for {args.command} (its records report "
+            "accuracy), got regression; train one regressor with nnscratch train"
+        )
     # fmt: off
-    return load_source(args.data, args.target, args.test, args.test_fraction, args.standardize,
-                       args.seed, args.crosses)
+    source = load_source(args.data, args.target, args.test, args.test_fraction, args.standardize,
+                         args.seed, args.crosses, task, args.missing)
     # fmt: on
+    if classes_only and source.classes is None:
+        raise UsageError(
+            f"--data: expected class labels for {args.command} (its records report accuracy), "
+            f"got {args.data!r}, whose target {source.target!r} reads as numbers (a regression "
+            "target: train one regressor with nnscratch train, or pass --task classification)"
+        )
+    return source
 
 
 def cmd_train(args) -> int:
@@ -643,19 +695,21 @@ def cmd_train(args) -> int:
     X_train, X_test, y_train, y_test = source.split
     if save is not None:  # first: nothing that trained is lost to what follows
         _save_model(args, net, config, history, save, source)
-    train_acc = np.atleast_1d(net.score(X_train, y_train))  # (P,)
+    train_acc = np.atleast_1d(net.score(X_train, y_train))  # (P,): accuracy, or R^2
     test_acc = np.atleast_1d(net.score(X_test, y_test))
     P = args.population
+    metric = "accuracy" if source.classes is not None else "R^2"
     if args.json:
         single = P is None
+        key = "accuracy" if source.classes is not None else "r2"
         _print_json(
             {
                 "config": config.to_dict(),
                 "data": args.data,
                 "seed": args.seed,
                 "population": P,
-                "train_accuracy": float(train_acc[0]) if single else train_acc.tolist(),
-                "test_accuracy": float(test_acc[0]) if single else test_acc.tolist(),
+                f"train_{key}": float(train_acc[0]) if single else train_acc.tolist(),
+                f"test_{key}": float(test_acc[0]) if single else test_acc.tolist(),
                 "history": _test_named(history.to_dict()),
                 "interrupted": history.interrupted,
                 "seconds": seconds,
@@ -663,11 +717,11 @@ def cmd_train(args) -> int:
         )
     elif P is None:
         print(
-            f"train accuracy {train_acc[0]:.4f}  test accuracy {test_acc[0]:.4f}  ({seconds:.2f} s)"
+            f"train {metric} {train_acc[0]:.4f}  test {metric} {test_acc[0]:.4f}  ({seconds:.2f} s)"
         )
     else:
         print(
-            f"{P} networks: train accuracy {_mean_std(train_acc)}  test accuracy "
+            f"{P} networks: train {metric} {_mean_std(train_acc)}  test {metric} "
             f"{_mean_std(test_acc)} (mean ± sample std, ddof=1)  ({seconds:.2f} s)"
         )
     if save is not None and not args.json:
@@ -820,7 +874,7 @@ def cmd_experiment(args) -> int:
 
     out = _output_path(args.out, "--out", RECORD_SUFFIXES)
     config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
-    data = _source(args).split
+    data = _source(args, classes_only=True).split
     with _backend(args) as where:
         records = repeat(
             config, trials=args.trials, data=data, seed=args.seed, quiet=args.quiet, **where
@@ -866,7 +920,7 @@ def cmd_sweep(args) -> int:
     check_trial_count(math.prod(len(v) for v in options.values()), args.trials, "--trials")
     grid = {**options, "hidden": [(w,) * args.layers for w in args.hidden]}
     base = _config(args)
-    data = _source(args).split
+    data = _source(args, classes_only=True).split
     with _backend(args) as where:
         records = sweep(
             grid,

@@ -28,11 +28,12 @@ Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 @dataclass
 class Source:
     """Data ready to train on: ``split`` ``(X_train, X_test, y_train, y_test)``, the labels
-    of the classes (``classes[k]`` for class ``k``), and the preprocessor (None: raw)."""
+    of the classes (``classes[k]`` for class ``k``; None for a regression target), and the
+    preprocessor (None: raw)."""
 
     name: str
     split: Split
-    classes: list
+    classes: list | None
     preprocessor: Preprocessor | None
     target: str | None = None
 
@@ -70,12 +71,16 @@ def load_source(
     standardize: bool | None = None,
     seed=0,
     crosses: bool = False,
+    task: str = "auto",
+    missing: str = "error",
 ) -> Source:
     """The data ``name`` stands for, split and prepared (see the module's docstring).
 
     ``standardize`` None: files yes, built-in sets no (they are the tutorial's, as it had
     them). ``test``: a second file of the same columns, the held-out rows (no split).
     ``crosses``: add Playground's crosses of two features (``x1^2, x2^2, x1*x2, sin``).
+    ``task`` and ``missing``: as :func:`~nnscratch.data.read` takes them (a regression
+    target gives ``classes`` None).
     """
     check_source(name)
     if is_builtin(name):
@@ -90,15 +95,7 @@ def load_source(
             pre = Preprocessor(bool(standardize), crosses).fit(X_train, names, classes)
             X_train, X_test = pre.transform(X_train), pre.transform(X_test)
         return Source(name, (X_train, X_test, y_train, y_test), classes, pre)
-    table = read(name, target=target)
-    if table.task != "classification":
-        raise fail(
-            "data",
-            "a classification target (class labels) for the command line",
-            f"{name!r}, whose target {table.target!r} reads as numbers (regression: use "
-            "nnscratch.sklearn.MLPRegressor)",
-            True,
-        )
+    table = read(name, target=target, task=task, missing=missing)
     standardize = True if standardize is None else standardize
     if test is None:
         # fmt: off
@@ -108,12 +105,16 @@ def load_source(
         X_train, X_test, y_train, y_test = splits.as_tuple()
     else:
         check_source(test)
-        held = read(test, target=table.target, task="classification")
+        held = read(test, target=table.target, task=table.task, missing=missing)
         pre = Preprocessor(standardize, crosses).fit(table.X, table.feature_names, table.classes)
         X_train, y_train = pre.transform(table.X), table.y
         X_test = pre.transform(held.X, held.feature_names)
-        y_test = pre.encode(held.decode(held.y))  # the test file's labels, the train's indices
-    return Source(name, (X_train, X_test, y_train, y_test), list(table.classes), pre, table.target)
+        if table.classes is None:
+            y_test = held.y
+        else:  # the test file's labels, as the training file's indices
+            y_test = pre.encode(held.decode(held.y))
+    classes = None if table.classes is None else list(table.classes)
+    return Source(name, (X_train, X_test, y_train, y_test), classes, pre, table.target)
 
 
 def rows_for(path, header: dict) -> np.ndarray:
