@@ -305,8 +305,11 @@ def test_settings_round_trip_through_the_url():
     assert Settings.from_query({"hidden": ""}).hidden == ()
 
 
-def test_serve_stops_cleanly_on_ctrl_c():
+@pytest.mark.parametrize("how", ["python", "cli"])
+def test_serve_stops_cleanly_on_ctrl_c(how):
     code = "from nnscratch.playground import serve; serve(port=0, open_browser=False)"
+    if how == "cli":
+        code = "from nnscratch.cli import main; main(['playground', '--port', '0', '--no-browser'])"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -325,3 +328,17 @@ def test_serve_stops_cleanly_on_ctrl_c():
             proc.kill()
     assert proc.returncode == 0, err
     assert "playground stopped" in out and "Traceback" not in err
+
+
+def test_cli_refuses_a_port_in_use_in_one_line(capsys):
+    from nnscratch.cli import main
+
+    server = make_server("127.0.0.1", 0)
+    try:
+        port = server.server_address[1]
+        assert main(["playground", "--port", str(port), "--no-browser"]) == 2
+    finally:
+        server.server_close()
+    err = capsys.readouterr().err
+    assert err.startswith("nnscratch playground: error: --port: expected a free port on ")
+    assert err.count("\n") == 1

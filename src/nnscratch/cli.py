@@ -7,6 +7,7 @@
     nnscratch predict MODEL [DATA]           a saved model's predictions, as CSV
     nnscratch inspect MODEL                  what a model file holds
     nnscratch export MODEL OUT.onnx          a saved model as ONNX, for serving elsewhere
+    nnscratch playground                     a live page: train a population, watch it learn
 
 Every command takes ``--seed``, ``--json`` (machine-readable output on stdout) and
 ``--quiet``. Whatever goes wrong prints one line on stderr, never a traceback, and the exit
@@ -288,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     _predict_parser(sub)
     _inspect_parser(sub)
     _export_parser(sub)
+    _playground_parser(sub)
     return parser
 
 
@@ -437,6 +439,28 @@ def _backend_options(p: argparse.ArgumentParser) -> None:
         help="at most N networks to a population (default: what fits in memory, and at "
         "least one population per worker)",
     )
+
+
+def _playground_parser(sub) -> None:
+    p = sub.add_parser(
+        "playground",
+        help="a live page in the browser: train a population and watch it learn",
+        description="Serve the playground on this machine and open it in the browser: pick a "
+        "data set, shape the network, press play and watch the boundary of every member. "
+        "Ctrl-C stops the server.",
+    )
+    p.add_argument(
+        "--port",
+        type=_number(int, 0, maximum=65535),
+        default=8000,
+        help="(default: 8000; 0: any free port)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default: 127.0.0.1, this machine only)",
+    )
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
 
 def _model_argument(p: argparse.ArgumentParser) -> None:
@@ -1023,6 +1047,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_playground(args) -> int:
+    from nnscratch.playground import make_server, serve
+
+    try:  # the address first: a port in use is bad input, said before anything is served
+        server = make_server(args.host, args.port)
+    except OSError as error:
+        raise UsageError(
+            f"--port: expected a free port on {args.host}, got {args.port} "
+            f"({error.strerror or error})"
+        ) from None
+    serve(args.host, args.port, open_browser=not args.no_browser, server=server)
+    return 0  # Ctrl-C is how a server stops: not an interrupted run
+
+
 COMMANDS = {
     "reproduce": cmd_reproduce,
     "train": cmd_train,
@@ -1031,6 +1069,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "inspect": cmd_inspect,
     "export": cmd_export,
+    "playground": cmd_playground,
 }
 
 

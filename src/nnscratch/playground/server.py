@@ -223,9 +223,12 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, settings: Settings | 
     return server
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:
-    """Serve the playground until Ctrl-C, which closes the socket and returns."""
-    server = make_server(host, port)
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True, server=None
+) -> None:
+    """Serve the playground until Ctrl-C, which closes the socket and returns; ``server``:
+    one :func:`make_server` made already (its address checked), else one on host:port."""
+    server = server if server is not None else make_server(host, port)
     address = f"http://{host}:{server.server_address[1]}/"
     print(f"nnscratch playground at {address}  (Ctrl-C stops it)", flush=True)
     if open_browser:
