@@ -12,8 +12,16 @@ from nnscratch.fast import forward
 
 pytest.importorskip("numba")
 
-#: The compiled epoch's shuffles: nnscratch.fast.shuffle.shuffled, imported on first use.
-compiled_shuffled = accel.CompiledEpoch.shuffled
+from nnscratch.fast import cost  # noqa: E402
+from nnscratch.fast.shuffle import shuffled as compiled_shuffled  # noqa: E402
+
+
+@pytest.fixture
+def predictions_compile(monkeypatch):
+    """Predictions take the compiled pass wherever it applies, however short they are
+    (``engine="auto"``'s weighing of its compile is tested in tests/test_compile_trap.py)."""
+    monkeypatch.setattr(cost, "LOAD_S", -1.0)
+    monkeypatch.setattr(cost, "repays", lambda numpy_s, ready_s, fast_s: True)
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +262,7 @@ def _random_biases(net, seed=0):
         ([3, 8, 3], {"population": 17, "dtype": np.float32}),
     ],
 )
-def test_compiled_logits_equal_numpy_forward(sizes, kwargs, monkeypatch):
+def test_compiled_logits_equal_numpy_forward(sizes, kwargs, monkeypatch, predictions_compile):
     # 149 rows: two whole blocks of the prediction kernel (forward_lanes) and an odd third
     X = np.random.default_rng(3).normal(size=(149, 3)) * 2
     net = _random_biases(nns.MLP(sizes, seed=1, **kwargs))
@@ -269,7 +277,7 @@ def test_compiled_logits_equal_numpy_forward(sizes, kwargs, monkeypatch):
     np.testing.assert_allclose(fast, reference, rtol=tol, atol=tol)
 
 
-def test_compiled_logits_only_where_they_apply(data):
+def test_compiled_logits_only_where_they_apply(data, predictions_compile):
     X, _ = data
     assert forward.logits(nns.MLP([3, 8, 3], population=accel.LANES_FROM - 1), X) is None
     assert forward.logits(nns.MLP([3, 64, 64, 3], population=8), X) is None  # NumPy wins

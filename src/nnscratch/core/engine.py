@@ -9,29 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnscratch.core.checks import fail
-
 
 def compiled_epoch(engine: str, net, X, y, w, optimizer, callbacks, batch_size: int):
     """The compiled epoch for this run, or ``None`` for the NumPy one.
 
     ``engine``: ``"numpy"`` the loop of :mod:`nnscratch.core.epoch`; ``"numba"`` the compiled
-    epoch (an error where it does not apply); ``"auto"`` compiled where it applies.
+    epoch (an error where it does not apply); ``"auto"`` compiled where it applies and repays.
 
     It has the interface of :class:`nnscratch.core.epoch.NumpyEpoch` and gives the same
     results to rounding. ``"auto"`` takes it where numba is installed, the run is one it
-    covers and its layers are small enough for its loops to beat NumPy's matrix products.
+    covers, its layers are small enough for its loops to beat NumPy's matrix products, and
+    the run is long enough to repay the kernels' compile (decided in ``nnscratch.fast``).
     """
     if engine == "numpy":
         return None
     from nnscratch.fast import epoch as fast  # optional: numba, imported only when asked for
 
-    why = fast.unsupported(net, y, w, optimizer, callbacks)
-    if why is None and (engine == "numba" or fast.worthwhile(net, batch_size)):
-        return fast.CompiledEpoch(net, X, y, optimizer, batch_size)
-    if engine == "numba":
-        raise fail("engine", "'auto' or 'numpy' for this run (" + why + ")", engine)
-    return None
+    return fast.compiled_epoch(engine, net, X, y, w, optimizer, callbacks, batch_size)
 
 
 def compiled_logits(net, X: np.ndarray) -> np.ndarray | None:

@@ -14,9 +14,16 @@ first use. One file per concept:
 - ``lanes``: the lanes layout, eight members to a vector, and its epoch (numba);
 - ``forward_lanes``: the forward pass on the lanes layout, for predictions (numba);
 - ``members``: the one-member epoch, a member per thread, for small populations (numba);
-- ``shuffle``: NumPy's PCG64 shuffles, compiled bit for bit (numba).
+- ``shuffle``: NumPy's PCG64 shuffles, compiled bit for bit (numba);
+- ``cost``: what a run costs on each path, and when a compile repays itself (no numba);
+- ``kernels``: the kernels by name, and whether one is loaded, cached or to compile (numba);
+- ``warmup``: :func:`~nnscratch.fast.warmup.warmup`, every kernel compiled ahead of time.
 
-The kernels are cached on disk (numba's ``cache=True``), and numba checks only the kernel's
+Each kernel compiles lazily, on its first call, for that call's dtype and depth and (the
+epoch and forward kernels) its one activation. ``engine="auto"`` compiles only where the
+run repays it (:mod:`~nnscratch.fast.cost`), and says so once on stderr; ``"numba"``
+always does. The kernels are cached on disk (numba's ``cache=True``: next to this package
+or in ``NUMBA_CACHE_DIR``), and numba checks only the kernel's
 own file for changes: one that uses another file's helpers or constants (``llvm``,
 ``codes`` and the core's ``LEAKY_RELU_SLOPE``, ``lanes``' building blocks in
 ``forward_lanes``) keeps its cached code when only those change. After editing them, delete

@@ -19,8 +19,11 @@ It is used automatically by ``fit`` when ``numba`` is installed (``pip install
 integer labels (no smoothing, no weights), plain ``SGD`` (no momentum, weight decay or
 clipping), no dropout, batch norm, penalties or per-batch callbacks, and layers small enough
 (batch x inputs x outputs at most ``SMALL_LAYER``) for the loops to beat NumPy's matrix
-products. Anything else, or ``engine="numpy"``, runs the NumPy loop. Results agree with the
-NumPy loop to rounding (tests pin them); the floating-point order of the sums differs.
+products, and a run long enough to repay loading or compiling the kernels
+(:mod:`nnscratch.fast.cost`: on a cold cache a compile takes tens of seconds, and is taken
+only for runs that NumPy would take longer over). Anything else, or ``engine="numpy"``,
+runs the NumPy loop. Results agree with the NumPy loop to rounding (tests pin them); the
+floating-point order of the sums differs.
 
 Two more pieces go with it. Each epoch's shuffles (:mod:`nnscratch.fast.shuffle`) are
 drawn in parallel, one member per thread, by a transcription of NumPy's ``Generator.shuffle``
@@ -34,13 +37,18 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import sys
 
 import numpy as np
 
 from nnscratch.core.callback import Callback
+from nnscratch.core.checks import fail
+from nnscratch.core.epoch import NumpyEpoch
+from nnscratch.core.epoch import shuffled as numpy_shuffled
 from nnscratch.core.layers import ActivationLayer, Dense
 from nnscratch.core.losses import SoftmaxCrossEntropy
 from nnscratch.core.optim import SGD, per_member
+from nnscratch.fast import cost
 from nnscratch.fast.codes import ACTIVATIONS
 
 
@@ -115,23 +123,43 @@ def unsupported(net, y, sample_weight, optimizer, callbacks) -> str | None:
     return None
 
 
+def compiled_epoch(engine: str, net, X, y, w, optimizer, callbacks, batch_size: int):
+    """:func:`nnscratch.core.engine.compiled_epoch`: the compiled epoch, or ``None``.
+
+    ``"numba"`` always takes it (and compiles what the run needs), an error where it does
+    not apply; ``"auto"`` takes it where it applies and the layers are small enough
+    (:func:`worthwhile`), and its first epoch then decides, from the run's size, whether the
+    kernels' compile or load repays itself (:mod:`nnscratch.fast.cost`); if not, the run
+    stays on the NumPy loop.
+    """
+    why = unsupported(net, y, w, optimizer, callbacks)
+    if why is not None and engine == "numba":
+        raise fail("engine", "'auto' or 'numpy' for this run (" + why + ")", engine)
+    if why is not None or (engine == "auto" and not worthwhile(net, batch_size)):
+        return None
+    fallback = NumpyEpoch(net, X, y, w, optimizer, batch_size, callbacks)
+    return CompiledEpoch(net, X, y, optimizer, batch_size, None if engine == "numba" else fallback)
+
+
+def kernel_name(n_members: int) -> str:
+    """The epoch kernel a population of ``n_members`` runs: ``"lanes"`` or ``"members"``."""
+    return "lanes" if n_members >= LANES_FROM else "members"
+
+
 class CompiledEpoch:
     """One compiled epoch: :class:`nnscratch.core.epoch.NumpyEpoch`'s interface and results.
 
-    ``shuffled(rows, shufflers)`` is :func:`nnscratch.fast.shuffle.shuffled`;
+    ``shuffled(rows, shufflers)`` is :func:`nnscratch.fast.shuffle.shuffled` (NumPy's own
+    before the first epoch and on the NumPy loop: the same rows, bit for bit);
     ``epoch(order, run, freezer)`` runs every batch of ``order`` in the kernels
     (:mod:`nnscratch.fast.lanes` or :mod:`nnscratch.fast.members`) and returns the epoch's
-    running means.
+    running means. With a ``fallback`` (``engine="auto"``) the first epoch weighs the run's
+    NumPy time against the kernels' compile or load and the compiled time
+    (:func:`nnscratch.fast.cost.repays`); the run stays on the fallback where they do not
+    repay. A compile says so once, on stderr.
     """
 
-    @staticmethod
-    def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
-        """:func:`nnscratch.fast.shuffle.shuffled`, imported (with numba) on first use."""
-        from nnscratch.fast.shuffle import shuffled
-
-        return shuffled(rows, shufflers)
-
-    def __init__(self, net, X, y, optimizer, batch_size: int) -> None:
+    def __init__(self, net, X, y, optimizer, batch_size: int, fallback=None) -> None:
         P = net.n_members
         self.net, self.optimizer, self.batch_size = net, optimizer, batch_size
         self.X = np.ascontiguousarray(X)
@@ -139,39 +167,83 @@ class CompiledEpoch:
         widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
         self.widths = widths.astype(np.int64)  # (P, L+1) every member's active sizes
         self.mean = net.loss_fn.reduction == "mean"
+        self.kind = ACTIVATIONS[net.activation.name]
+        self.fallback, self.decided = fallback, False
 
-    def __call__(self, order: np.ndarray, run, freezer) -> dict[str, np.ndarray]:
-        # imports numba; each kernel compiled on first use, then cached on disk
-        from nnscratch.fast.lanes import sgd_epoch
-        from nnscratch.fast.llvm import compiled
-        from nnscratch.fast.members import sgd_epoch_members
+    def shuffled(self, rows: np.ndarray, shufflers) -> np.ndarray:
+        """The epoch's permutations: compiled once the run is known to use the kernels."""
+        if not self.decided or self.fallback is not None:
+            return numpy_shuffled(rows, shufflers)
+        from nnscratch.fast.shuffle import shuffled
 
-        net, P = self.net, self.net.n_members
-        dense = net.dense_layers
-        # read every call: a schedule may change lr between epochs
+        return shuffled(rows, shufflers)
+
+    def _arguments(self, order: np.ndarray, run) -> tuple:
+        """The epoch kernel's arguments, read every epoch (a schedule may change lr)."""
+        P, dense = self.net.n_members, self.net.dense_layers
         Ws = tuple(layer.params["W"] for layer in dense)
         bs = tuple(layer.params["b"] for layer in dense)
         lr = np.empty(P, dtype=self.X.dtype)  # writable, contiguous: one compiled signature
         lr[:] = np.ravel(per_member(self.optimizer.lr, Ws[0], name="lr"))
         out = np.zeros((P, 2))  # summed loss and hits, per member
         order = np.ascontiguousarray(order, dtype=np.int64)
-        lanes = P >= LANES_FROM
+        active = np.ascontiguousarray(run.active)
+        return (
+            self.X,
+            self.y,
+            order,
+            Ws,
+            bs,
+            lr,
+            self.widths,
+            self.batch_size,
+            self.mean,
+            active,
+            out,
+        )
+
+    def _decide(self, args: tuple, epochs: int) -> None:
+        """Keep the fallback, or drop it for the kernels; announce a compile (first epoch)."""
+        self.decided = True
+        net, name = self.net, kernel_name(self.net.n_members)
+        P, n_rows = args[2].shape
+        numpy_s = cost.numpy_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
+        fast_s = cost.fast_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
+        warm = cost.ready_seconds({name: "cached", "shuffle": "cached"})
+        if self.fallback is not None and not loaded() and not cost.repays(numpy_s, warm, fast_s):
+            return  # too short to repay even a warm cache: numba is not even imported
+        from nnscratch.fast import kernels
+
+        needs = {name: (self.kind, args), "shuffle": (self.kind, kernels.shuffle_args())}
+        states = kernels.states(needs)
+        if self.fallback is not None and not cost.repays(
+            numpy_s, cost.ready_seconds(states), fast_s
+        ):
+            return
+        self.fallback = None
+        if "cold" in states.values():
+            cost.announce(cost.compile_seconds(states))
+
+    def __call__(self, order: np.ndarray, run, freezer) -> dict[str, np.ndarray]:
+        if not self.decided:
+            self._decide(self._arguments(order, run), run.epochs)
+        if self.fallback is not None:
+            return self.fallback(order, run, freezer)
+        # imports numba; each kernel compiled on first use, then cached on disk
+        from nnscratch.fast.lanes import epoch_kernel
+        from nnscratch.fast.llvm import compiled
+        from nnscratch.fast.members import members_kernel
+
+        args = self._arguments(order, run)
+        lanes = kernel_name(self.net.n_members) == "lanes"
         with compiled() if lanes else contextlib.nullcontext():
-            (sgd_epoch if lanes else sgd_epoch_members)(
-                self.X,
-                self.y,
-                order,
-                Ws,
-                bs,
-                lr,
-                self.widths,
-                self.batch_size,
-                self.mean,
-                ACTIVATIONS[net.activation.name],
-                np.ascontiguousarray(run.active),
-                out,
-            )
-        self.optimizer.t += -(-order.shape[1] // self.batch_size)  # the steps NumPy counts
+            (epoch_kernel if lanes else members_kernel)(self.kind)(*args)
+        out, n_rows = args[-1], order.shape[1]
+        self.optimizer.t += -(-n_rows // self.batch_size)  # the steps NumPy counts
         freezer.check(~np.isfinite(out[:, 0]))
-        n_rows = order.shape[1]
         return {"loss": out[:, 0] / n_rows, "accuracy": out[:, 1] / n_rows}
+
+
+def loaded() -> bool:
+    """Whether this process has imported the kernels (and numba) already."""
+    return "nnscratch.fast.kernels" in sys.modules

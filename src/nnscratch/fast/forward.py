@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnscratch.fast import cost
 from nnscratch.fast.codes import ACTIVATIONS
-from nnscratch.fast.epoch import LANES_FROM, unsupported_network
+from nnscratch.fast.epoch import LANES_FROM, loaded, unsupported_network
 
 #: The compiled forward pass predicts for populations of at least ``LANES_FROM`` members
 #: whose layers all have at most this many weights (inputs x outputs). Measured on 2 cores,
@@ -25,7 +26,10 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
 
     ``None`` when the compiled pass does not apply (numba missing, a layer or activation it
     does not cover, a population too small to fill the lanes, layers too large to win); the
-    caller then runs the NumPy forward pass, whose results these equal to rounding.
+    caller then runs the NumPy forward pass, whose results these equal to rounding. Also
+    ``None`` where NumPy's pass would be quicker than loading (or compiling) the kernel
+    first (:func:`nnscratch.fast.cost.repays`): one prediction rarely repays a compile, and
+    ``nnscratch warmup`` compiles it ahead of time.
     """
     layers = zip(net.sizes[:-1], net.sizes[1:], strict=True)
     if (
@@ -34,20 +38,33 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
         or unsupported_network(net) is not None
     ):
         return None
-    from nnscratch.fast.forward_lanes import forward_lanes
+    P, N = net.n_members, len(X)
+    numpy_s = cost.predict_seconds(net.sizes, P, N)
+    fast_s = cost.fast_predict_seconds(net.sizes, P, N)
+    warm = cost.ready_seconds({"forward": "cached"})
+    if not loaded() and not cost.repays(numpy_s, warm, fast_s):
+        return None  # too short to repay even a warm cache: numba is not even imported
+    from nnscratch.fast import kernels
+    from nnscratch.fast.forward_lanes import forward_kernel
     from nnscratch.fast.llvm import compiled
 
+    kind, args = ACTIVATIONS[net.activation.name], arguments(net, X)
+    state = kernels.states({"forward": (kind, args)})
+    if not cost.repays(numpy_s, cost.ready_seconds(state), fast_s):
+        return None
+    if state["forward"] == "cold":
+        cost.announce(cost.compile_seconds(state))
+    with compiled():
+        forward_kernel(kind)(*args)
+    return args[-1]
+
+
+def arguments(net, X: np.ndarray) -> tuple:
+    """The forward kernel's arguments for ``net`` on ``X``; the logits land in the last."""
     P, dense = net.n_members, net.dense_layers
     X = np.ascontiguousarray(X, dtype=net.dtype)
     widths = np.column_stack([np.full(P, net.sizes[0]), net.width, np.full(P, net.sizes[-1])])
-    out = np.empty((P, X.shape[0], net.sizes[-1]), dtype=net.dtype)
-    with compiled():
-        forward_lanes(
-            X,
-            tuple(layer.params["W"] for layer in dense),
-            tuple(layer.params["b"] for layer in dense),
-            widths.astype(np.int64),
-            ACTIVATIONS[net.activation.name],
-            out,
-        )
-    return out
+    Ws = tuple(layer.params["W"] for layer in dense)
+    bs = tuple(layer.params["b"] for layer in dense)
+    out = np.empty((P, X.shape[0], net.sizes[-1]), dtype=net.dtype)  # (P, N, K)
+    return X, Ws, bs, widths.astype(np.int64), out

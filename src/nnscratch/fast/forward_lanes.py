@@ -6,6 +6,8 @@
 :func:`nnscratch.fast.forward.logits`.
 """
 
+import functools
+
 import numba as nb
 import numpy as np
 
@@ -16,7 +18,7 @@ from nnscratch.fast.llvm import G, scratch
 BLOCK = 64
 
 
-@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+@nb.njit(inline="always")
 def forward_lanes(X, Ws, bs, widths, kind, out):
     # X (N,D); Ws[l] (P,in,out); bs[l] (P,out); widths (P,L+1); out (P,N,K): every member's
     # logits for every row, BLOCK rows at a time
@@ -48,3 +50,15 @@ def forward_lanes(X, Ws, bs, widths, kind, out):
                     for i in range(n):
                         for k in range(K):
                             out[first + lane, start + i, k] = z[(i * Kp + k) * G + lane]
+
+
+@functools.cache
+def forward_kernel(kind: int):
+    """:func:`forward_lanes` compiled for one activation, its code ``kind`` a constant
+    (as :func:`nnscratch.fast.lanes.epoch_kernel`); its arguments but ``kind``."""
+
+    @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+    def kernel(X, Ws, bs, widths, out):
+        forward_lanes(X, Ws, bs, widths, kind, out)
+
+    return kernel

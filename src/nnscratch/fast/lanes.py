@@ -33,6 +33,8 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
 The tests pin every activation, depth, width mix and dtype to the NumPy loop.
 """
 
+import functools
+
 import numba as nb
 import numpy as np
 
@@ -228,8 +230,9 @@ def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t1
                 _output(a, o1 + G, t11, m, (j + 1) * G, hidden, kind)
 
 
-# reassoc/contract: fused multiply-adds; no nnan/ninf: divergence must show
-@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+# the body of epoch_kernel(kind)'s kernel, inlined there and compiled with reassoc/contract
+# (fused multiply-adds; no nnan/ninf: divergence must show)
+@nb.njit(inline="always")
 def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out):
     """One epoch of minibatch SGD for every member, ``G`` members to a group in the lanes.
 
@@ -388,3 +391,20 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                         W[c, j] = Wg[w_at[k] + (c * dout + j) * G + lane]
                 for j in range(widths[p, k + 1]):
                     b[j] = bg[b_at[k] + j * G + lane]
+
+
+@functools.cache
+def epoch_kernel(kind: int):
+    """:func:`sgd_epoch` compiled for one activation, its code ``kind`` a constant.
+
+    One kernel an activation (and, as numba's signatures go, a dtype and a depth): a run
+    compiles the one branch it takes (on 2 cores, 60 s instead of 94 s for all five, under
+    load); numba caches each, keyed by ``kind`` (a closure's constant), in one index. Its
+    arguments are :func:`sgd_epoch`'s but ``kind``.
+    """
+
+    @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+    def kernel(X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out):
+        sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out)
+
+    return kernel

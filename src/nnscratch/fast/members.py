@@ -9,6 +9,8 @@ vector instead, which wins once a population fills them;
 in :mod:`nnscratch.core.epoch` is the reference these loops follow, equation by equation.
 """
 
+import functools
+
 import numba as nb
 import numpy as np
 
@@ -47,8 +49,9 @@ def act_grad(a, h, kind):
     return 1.0
 
 
-# reassoc/contract let LLVM vectorise the dot products; no nnan/ninf: divergence must show
-@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+# the body of members_kernel(kind)'s kernel, inlined there and compiled with reassoc/contract
+# (they let LLVM vectorise the dot products; no nnan/ninf: divergence must show)
+@nb.njit(inline="always")
 def sgd_epoch_members(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out):
     """One epoch of minibatch SGD for every member, one member per thread.
 
@@ -194,3 +197,15 @@ def sgd_epoch_members(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, a
                     d, d_prev = d_prev, d
         out[p, 0] = loss
         out[p, 1] = hits
+
+
+@functools.cache
+def members_kernel(kind: int):
+    """:func:`sgd_epoch_members` compiled for one activation, its code ``kind`` a constant
+    (as :func:`nnscratch.fast.lanes.epoch_kernel`); its arguments but ``kind``."""
+
+    @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+    def kernel(X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out):
+        sgd_epoch_members(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out)
+
+    return kernel
