@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import nnscratch as nns
-from nnscratch.fast import cost, forward
+from nnscratch.fast import cost, forward, ready
 from nnscratch.fast import epoch as accel
 
 nb = pytest.importorskip("numba")
@@ -51,8 +51,10 @@ def _epoch(P: int, rows: int, engine: str = "auto"):
 
 
 @pytest.fixture
-def cache_is(monkeypatch):
-    """``cache_is("cold")``: every kernel the probe is asked about is in that state."""
+def cache_is(monkeypatch, tmp_path):
+    """``cache_is("cold")``: every kernel the probe is asked about is in that state (and
+    no kernel has left a marker)."""
+    monkeypatch.setattr(ready, "folder", lambda: tmp_path / "ready")
     asked = []
 
     def given(state):
@@ -116,6 +118,24 @@ def test_tiny_runs_never_import_numba_to_ask(cache_is, monkeypatch):
     assert epoch.fallback is not None and asked == []
 
 
+def test_without_markers_a_fresh_process_asks_numba_only_for_a_compile_that_repays(
+    cache_is, monkeypatch
+):
+    asked = cache_is("cached")  # numba's cache would say "cached", if it were asked
+    monkeypatch.setattr(accel, "loaded", lambda: False)  # a fresh process: numba not imported
+    epoch, args = _epoch(100, 3750)
+    epoch._decide(args, epochs=10)  # no markers: counted as a compile (72 s), not asked
+    assert epoch.fallback is not None and asked == []
+    ready.mark(["lanes-1-float64-2", "shuffle"])  # W1's kernels ran here before
+    epoch, args = _epoch(100, 3750)
+    epoch._decide(args, epochs=10)  # asked, cached: loading repays
+    assert epoch.fallback is None and asked == [["lanes", "shuffle"]]
+    epoch, args = _epoch(100, 3750)
+    ready.folder().joinpath("shuffle").unlink()
+    epoch._decide(args, epochs=1000)  # a marker missing, but a compile repays: asked
+    assert epoch.fallback is None and len(asked) == 2
+
+
 def test_shuffles_stay_numpys_until_the_kernels_are_chosen(cache_is):
     cache_is("cold")
     epoch, args = _epoch(8, 50)
@@ -170,6 +190,7 @@ def fresh_cache(tmp_path, monkeypatch):
     from nnscratch.fast.members import members_kernel
 
     monkeypatch.setattr(nb.config, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ready, "folder", lambda: tmp_path / "ready")
     members_kernel.cache_clear()
     yield
     members_kernel.cache_clear()  # later dispatchers use the usual cache again
@@ -186,6 +207,7 @@ def test_a_real_compile_says_so_once_and_equals_numpy(fresh_cache, capsys):
         nets.setdefault(engine, []).append(net)
     err = capsys.readouterr().err
     assert err.count("compiling the fast path, once, about") == 1  # the first numba fit only
+    assert ready.marked(["members-0-float64-2", "shuffle"])  # identity: code 0
     # warmup compiles exactly what a run compiles: here it finds both kernels loaded
     rows = warmup(("identity",), ("float64",), (1,), kernels=("shuffle", "members"), file=False)
     assert [(r["kernel"], r["state"]) for r in rows] == [

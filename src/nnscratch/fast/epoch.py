@@ -48,7 +48,7 @@ from nnscratch.core.epoch import shuffled as numpy_shuffled
 from nnscratch.core.layers import ActivationLayer, Dense
 from nnscratch.core.losses import SoftmaxCrossEntropy
 from nnscratch.core.optim import SGD, per_member
-from nnscratch.fast import cost
+from nnscratch.fast import cost, ready
 from nnscratch.fast.codes import ACTIVATIONS
 
 
@@ -169,6 +169,7 @@ class CompiledEpoch:
         self.mean = net.loss_fn.reduction == "mean"
         self.kind = ACTIVATIONS[net.activation.name]
         self.fallback, self.decided = fallback, False
+        self.markers: list[str] = []  # left once the kernels have run
 
     def shuffled(self, rows: np.ndarray, shufflers) -> np.ndarray:
         """The epoch's permutations: compiled once the run is known to use the kernels."""
@@ -203,15 +204,23 @@ class CompiledEpoch:
         )
 
     def _decide(self, args: tuple, epochs: int) -> None:
-        """Keep the fallback, or drop it for the kernels; announce a compile (first epoch)."""
+        """Keep the fallback, or drop it for the kernels; announce a compile (first epoch).
+
+        Without markers (:mod:`nnscratch.fast.ready`) the kernels count as cold and numba is
+        imported only if a compile repays; with them, or numba imported already, numba's
+        cache is asked."""
         self.decided = True
         net, name = self.net, kernel_name(self.net.n_members)
         P, n_rows = args[2].shape
+        self.markers = [ready.name(name, self.kind, net.dtype, len(net.dense_layers)), "shuffle"]
         numpy_s = cost.numpy_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
         fast_s = cost.fast_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
-        warm = cost.ready_seconds({name: "cached", "shuffle": "cached"})
-        if self.fallback is not None and not loaded() and not cost.repays(numpy_s, warm, fast_s):
-            return  # too short to repay even a warm cache: numba is not even imported
+        states = (
+            None if loaded() or ready.marked(self.markers) else {name: "cold", "shuffle": "cold"}
+        )
+        if states is not None and self.fallback is not None:  # decided without numba
+            if not cost.repays(numpy_s, cost.ready_seconds(states), fast_s):
+                return
         from nnscratch.fast import kernels
 
         needs = {name: (self.kind, args), "shuffle": (self.kind, kernels.shuffle_args())}
@@ -241,6 +250,9 @@ class CompiledEpoch:
         out, n_rows = args[-1], order.shape[1]
         self.optimizer.t += -(-n_rows // self.batch_size)  # the steps NumPy counts
         freezer.check(~np.isfinite(out[:, 0]))
+        if self.markers:  # the kernels ran: the next process may ask numba's cache
+            ready.mark(self.markers)
+            self.markers = []
         return {"loss": out[:, 0] / n_rows, "accuracy": out[:, 1] / n_rows}
 
 

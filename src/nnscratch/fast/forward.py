@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnscratch.fast import cost
+from nnscratch.fast import cost, ready
 from nnscratch.fast.codes import ACTIVATIONS
 from nnscratch.fast.epoch import LANES_FROM, loaded, unsupported_network
 
@@ -41,14 +41,16 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
     P, N = net.n_members, len(X)
     numpy_s = cost.predict_seconds(net.sizes, P, N)
     fast_s = cost.fast_predict_seconds(net.sizes, P, N)
-    warm = cost.ready_seconds({"forward": "cached"})
-    if not loaded() and not cost.repays(numpy_s, warm, fast_s):
-        return None  # too short to repay even a warm cache: numba is not even imported
+    kind = ACTIVATIONS[net.activation.name]
+    marker = [ready.name("forward", kind, net.dtype, len(net.dense_layers))]
+    guess = "cached" if ready.marked(marker) else "cold"  # known without numba
+    if not loaded() and not cost.repays(numpy_s, cost.ready_seconds({"forward": guess}), fast_s):
+        return None  # decided without importing numba
     from nnscratch.fast import kernels
     from nnscratch.fast.forward_lanes import forward_kernel
     from nnscratch.fast.llvm import compiled
 
-    kind, args = ACTIVATIONS[net.activation.name], arguments(net, X)
+    args = arguments(net, X)
     state = kernels.states({"forward": (kind, args)})
     if not cost.repays(numpy_s, cost.ready_seconds(state), fast_s):
         return None
@@ -56,6 +58,7 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
         cost.announce(cost.compile_seconds(state))
     with compiled():
         forward_kernel(kind)(*args)
+    ready.mark(marker)
     return args[-1]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from nnscratch.core.checks import fail
 from nnscratch.core.network import MLP
 from nnscratch.core.optim import SGD
+from nnscratch.fast import ready
 from nnscratch.fast.codes import ACTIVATIONS
 from nnscratch.fast.epoch import LANES_FROM, CompiledEpoch, available
 
@@ -112,6 +113,8 @@ def _compile(name: str, activation=None, dtype=None, hidden=None) -> dict:
     with compiled() if name in ("lanes", "forward") else contextlib.nullcontext():
         kernel(*args)
     seconds = time.perf_counter() - start
+    layers = None if hidden is None else hidden + 1
+    ready.mark([ready.name(name, kind, None if dtype is None else np.dtype(dtype), layers)])
     dtype = None if dtype is None else str(np.dtype(dtype))
     return {
         "kernel": name,
