@@ -170,3 +170,59 @@ def test_ctrl_c_during_training_still_saves_the_model(capsys, tmp_path, monkeypa
 def test_export_without_a_model_file_is_bad_input(capsys, tmp_path):
     code, _, err = run(capsys, "export", tmp_path / "none.npz", tmp_path / "m.onnx")
     assert code == 2 and "MODEL" in err
+
+
+def _with_header(src, dst, change):
+    """``src`` with its header changed by ``change(header)``, arrays as they are."""
+    with np.load(src, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(arrays.pop("__header__").tobytes())
+    change(header)
+    text = json.dumps(header).encode()
+    np.savez(dst, __header__=np.frombuffer(text, dtype=np.uint8), **arrays)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda h: h.update(history="x"), "expected history a summary"),
+        (lambda h: h.update(training=5), "expected training an object"),
+        (lambda h: h.update(classes=["a", "a"]), "expected classes a list of distinct labels"),
+        (lambda h: h.update(classes=[{"x": 1}, [2]]), "expected classes a list of distinct"),
+        (lambda h: h.update(kind="nope"), "expected kind 'network' or 'estimator'"),
+        (lambda h: h.update(format_version="1"), "expected an integer format version"),
+        (lambda h: h["network"].update(sizes=[2, 50_000_000, 2]), "250,000,002 weights"),
+        (lambda h: h["network"].update(population=10**12), "x 1000000000000 member"),
+    ],
+)
+def test_a_header_edited_by_hand_is_one_line_and_exit_2(capsys, saved, tmp_path, change, message):
+    bad = _with_header(saved[0], tmp_path / "bad.npz", change)
+    for command in (["inspect", bad], ["predict", bad], ["export", bad, tmp_path / "o.onnx"]):
+        code, out, err = run(capsys, *command)
+        assert code == 2 and out == "" and err.count("\n") == 1, (command, err)
+        assert message in err
+    assert not (tmp_path / "o.onnx").exists()
+
+
+def test_predictions_that_overflow_are_a_failure_not_nan_rows(capsys, saved, tmp_path):
+    net = load(saved[0])
+    net.population_state["W1"][...] = 1e308  # finite, but every row overflows
+    from nnscratch.io.model import save
+
+    huge = tmp_path / "huge.npz"
+    save(net, huge, classes=[0, 1], training={"data": "moons"})
+    code, out, err = run(capsys, "predict", huge, "--output", tmp_path / "p.csv")
+    assert code == 1 and err.count("\n") == 1 and "not finite" in err
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_cli_refusals_before_any_work(capsys, saved, tmp_path):
+    code, _, err = run(capsys, "export", saved[1], tmp_path / "o.onnx")
+    assert code == 2 and "--member: expected a member (0..2) to export" in err
+    code, _, err = run(capsys, "experiment", "--trials", "2", *FAST, "--n-jobs", "2")
+    assert code == 2 and "--n-jobs: expected --backend processes or dask" in err
+    code, _, err = run(capsys, "train", "--hidden", "100000000", "--batch-size", "10000")
+    assert code == 2 and err.startswith("nnscratch train: error: --hidden: expected sizes that")
+    code, _, err = run(capsys, "predict", saved[0], "--member", "1")
+    assert code == 2 and "expected none or 0" in err

@@ -148,8 +148,11 @@ def test_a_journal_of_another_run_is_refused_and_left_as_it_was(tmp_path):
         sweep(GRID, trials=2, base=TINY, data=DATA, seed=9, quiet=True, journal=path)
     with pytest.raises(ValueError, match="seed_entropy differs"):
         sweep(GRID, trials=3, base=TINY, data=DATA, seed=8, quiet=True, journal=path)
-    with pytest.raises(ValueError, match="configs differs"):
+    with pytest.raises(ValueError, match="8 configurations there, 1 here"):
         sweep({"hidden": [3]}, trials=3, base=TINY, data=DATA, seed=9, quiet=True, journal=path)
+    other_grid = {**GRID, "hidden": [3, 10]}
+    with pytest.raises(ValueError, match=r"configuration 4: hidden \[9\] there, \[10\] here"):
+        sweep(other_grid, trials=3, base=TINY, data=DATA, seed=9, quiet=True, journal=path)
     assert path.read_bytes() == before
     other = tmp_path / "notes.txt"
     other.write_text("my notes, not a journal")
@@ -213,3 +216,22 @@ def test_cli_dask_on_a_running_scheduler_and_refusals(capsys):
     assert code == 2 and "--scheduler: expected --backend dask" in err
     code, _, err = cli(capsys, *argv, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and "expected a Dask scheduler that answers" in err
+
+
+def test_a_journal_edited_by_hand_is_refused_by_line(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    run_into(path)
+    lines = path.read_text().splitlines()
+    for field, value, message in (
+        ("trial", 99, "line 3: expected configuration 0..7 and trial 0..2, got configuration"),
+        ("config_index", 999, "line 3: expected configuration 0..7"),
+        ("test_accuracy", 7.5, "line 3: expected test_accuracy in \\[0, 1\\], got 7.5"),
+    ):
+        record = json.loads(lines[2])
+        record[field] = value
+        edited = tmp_path / f"{field}.jsonl"
+        text = "\n".join([*lines[:2], json.dumps(record), *lines[3:]]) + "\n"
+        edited.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            run_into(edited)
+        assert edited.read_text() == text

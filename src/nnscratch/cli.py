@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -617,6 +619,7 @@ def _train_network(args):
     import numpy as np
 
     from nnscratch.core.callback import Callback, NonFiniteError
+    from nnscratch.core.checks import check_fits
     from nnscratch.core.seeding import child
     from nnscratch.core.train import format_epoch
     from nnscratch.data import n_classes
@@ -635,6 +638,10 @@ def _train_network(args):
     if args.plot is not None and source.classes is None:
         raise UsageError("--plot: expected a classifier to draw its boundary, got a regressor")
     P = args.population
+    sizes = [X_train.shape[1], *config.hidden, 1 if source.classes is None else 2]
+    # the batches and the evaluation too, before a weight is drawn (MLP checks its weights)
+    check_fits("--hidden", P or 1, sizes, np.dtype(config.dtype).itemsize, config.batch_size,
+               max(len(X_train), len(X_test)))  # fmt: skip
     seed = np.random.SeedSequence(args.seed)
     seeds = seed if P is None else [child(seed, p) for p in range(P)]
     if source.classes is None:  # a regression target: one linear output, mean squared error
@@ -833,6 +840,11 @@ def _backend(args):
     """
     if args.scheduler is not None and args.backend != "dask":
         raise UsageError(f"--scheduler: expected --backend dask, got --backend {args.backend}")
+    if args.n_jobs is not None and args.backend == "local":
+        raise UsageError(
+            "--n-jobs: expected --backend processes or dask (local trains in this process), "
+            f"got --n-jobs {args.n_jobs} with --backend local"
+        )
     where = {
         "chunk_size": args.chunk_size,
         "journal": args.out if args.out and args.out.lower().endswith(".jsonl") else None,
@@ -843,7 +855,12 @@ def _backend(args):
     import joblib
 
     if args.backend == "processes":
-        with joblib.parallel_config(backend="loky", n_jobs=args.n_jobs or -1):
+        with (
+            joblib.parallel_config(backend="loky", n_jobs=args.n_jobs or -1),
+            warnings.catch_warnings(),
+        ):
+            # joblib warns of the tasks it cancels when Ctrl-C stops the run: said in one line
+            warnings.filterwarnings("ignore", message=".*tasks which were still being processed")
             yield where
         return
     try:
@@ -855,6 +872,8 @@ def _backend(args):
         ) from None
     with _dask_client(distributed, args) as client:
         _say(args, f"dask: scheduler {client.scheduler.address}, dashboard {client.dashboard_link}")
+        # workers that Ctrl-C stops log their ends: the run says what happened in one line
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
         with joblib.parallel_config(backend="dask"):
             yield where
 
@@ -870,7 +889,7 @@ def _dask_client(distributed, args):
         return
     try:
         client = distributed.Client(args.scheduler, timeout="5s")
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
+    except Exception as error:  # refused, timed out, or something else answered
         raise UsageError(
             f"--scheduler: expected a Dask scheduler that answers, got {args.scheduler!r} "
             f"({_one_line(error)})"
@@ -881,6 +900,11 @@ def _dask_client(distributed, args):
 
 def _kept(out: Path | None) -> str:
     """Where the records are, for a message about what came after them."""
+    if out is not None and out.suffix.lower() == ".jsonl":
+        return (
+            f"; {str(out)!r} holds the trials that finished, and the same command run again "
+            "trains the rest"
+        )
     return f"; the records are saved in {str(out)!r}" if out else "; the records are printed"
 
 
@@ -970,6 +994,8 @@ def _model_file(path: str) -> Path:
 
 
 def cmd_predict(args) -> int:
+    import numpy as np
+
     from nnscratch.data import Preprocessor
     from nnscratch.data.source import is_builtin, rows_for
     from nnscratch.experiments.runner import load_data
@@ -1004,9 +1030,17 @@ def cmd_predict(args) -> int:
             f"DATA: expected a data set with {n_features} features (the model's inputs), got "
             f"{data!r} with {X.shape[1]}"
         )
-    columns = prediction_columns(
-        model, X, classes=header.get("classes"), member=args.member, mean=args.mean
-    )
+    with np.errstate(all="ignore"):  # an overflow is told once, below, not as warnings
+        columns = prediction_columns(
+            model, X, classes=header.get("classes"), member=args.member, mean=args.mean
+        )
+    broken = [name for name, col in columns.items() if col.dtype.kind == "f"]
+    broken = [name for name in broken if not np.isfinite(columns[name]).all()]
+    if broken:
+        raise RunFailure(
+            f"the model's {', '.join(broken[:3])} are not finite on these rows (its weights "
+            "overflow on them); nothing was written"
+        )
     if output is None:
         write_csv(columns, sys.stdout)
         return 0
@@ -1041,8 +1075,14 @@ def cmd_export(args) -> int:
         raise RunFailure(
             f"export needs the onnx package ({missing}): pip install 'nnscratch[onnx]'"
         ) from None
+    model = load(path)  # every check of the file first
     header = read_header(path)  # its preprocessing goes into the graph: raw rows in
-    export_onnx(load(path), output, member=args.member, preprocessing=header.get("preprocessing"))
+    P = getattr(model, "population", None)
+    if P is not None and P > 1 and args.member is None:  # an estimator decides for itself
+        raise UsageError(
+            f"--member: expected a member (0..{P - 1}) to export from a population of {P}, got none"
+        )
+    export_onnx(model, output, member=args.member, preprocessing=header.get("preprocessing"))
     print(f"onnx: {output}")
     return 0
 

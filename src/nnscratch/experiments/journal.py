@@ -55,9 +55,11 @@ class Journal:
             if theirs.get(key) != header[key]:
                 raise ValueError(
                     f"{path}: expected the records file of this run, got one of another "
-                    f"({key} differs: {_short(theirs.get(key))} there, {_short(header[key])} "
-                    "here); pass another file to start afresh"
+                    f"({_difference(key, theirs.get(key), header[key])}); pass another file "
+                    "to start afresh"
                 )
+        for line, record in enumerate(records, start=2):
+            _check_record(path, line, record, configs, trials)
         if whole < path.stat().st_size:  # a torn last line: drop it, keep every whole one
             with open(path, "r+b") as fh:
                 fh.truncate(whole)
@@ -120,6 +122,42 @@ def _read(path: Path) -> tuple[dict, list[TrialRecord], int]:
         except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as err:
             raise ValueError(f"{path}, line {number}: expected a trial record, got {err}") from None
     return header, records, whole
+
+
+def _check_record(path: Path, line: int, r: TrialRecord, configs: Sequence, trials: int) -> None:
+    """A record read back must be one this run could have written."""
+    where = f"{path}, line {line}"
+    if not (0 <= r.config_index < len(configs) and 0 <= r.trial < trials):
+        raise ValueError(
+            f"{where}: expected configuration 0..{len(configs) - 1} and trial 0..{trials - 1}, "
+            f"got configuration {r.config_index}, trial {r.trial}"
+        )
+    if r.config != configs[r.config_index]:
+        raise ValueError(
+            f"{where}: expected the configuration of index {r.config_index} in the header, got "
+            "another"
+        )
+    for name in ("train_accuracy", "test_accuracy"):
+        value = getattr(r, name)
+        if not (value != value or 0.0 <= value <= 1.0):  # NaN: a diverged trial
+            raise ValueError(f"{where}: expected {name} in [0, 1], got {value!r}")
+
+
+def _difference(key: str, theirs, ours) -> str:
+    """Where two headers' ``key`` differ: the first configuration and field, or the values."""
+    if key != "configs" or not (isinstance(theirs, list) and len(theirs) == len(ours)):
+        if key == "configs" and isinstance(theirs, list):
+            return f"{len(theirs)} configurations there, {len(ours)} here"
+        return f"{key} differs: {_short(theirs)} there, {_short(ours)} here"
+    for i, (a, b) in enumerate(zip(theirs, ours, strict=True)):
+        if a != b:
+            fields = sorted(set(a) | set(b)) if isinstance(a, dict) else []
+            field = next((f for f in fields if a.get(f) != b.get(f)), None)
+            if field is None:
+                return f"configuration {i} differs"
+            there, here = _short(a.get(field)), _short(b.get(field))
+            return f"configuration {i}: {field} {there} there, {here} here"
+    return "configs differs"
 
 
 def _short(value) -> str:

@@ -315,6 +315,9 @@ def _run(
                     break
         except KeyboardInterrupt:  # a second Ctrl-C outside training: stop at once
             pass
+        except Exception:  # workers that a Ctrl-C reached too (a terminal signals them all)
+            if not ctrl_c.pressed:
+                raise
         finally:
             bar.close()
     for i, record in enumerate(records):

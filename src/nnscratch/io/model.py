@@ -167,19 +167,55 @@ def read_header(path) -> dict:
     raw = _read_checked(path, {HEADER: np.zeros(n, dtype=np.uint8)}, only=True)[HEADER]
     try:
         header = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ValueError(
             f"{path}: expected a JSON header, got one that cannot be read ({err})"
         ) from None
     if not isinstance(header, dict) or "format_version" not in header:
         raise ValueError(f"{path}: expected a header with a format_version, got {header!r:.80}")
     version = header["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path}: expected an integer format version, got {version!r:.40}")
+    if version > FORMAT_VERSION:
         raise ValueError(
-            f"{path}: expected format version at most {FORMAT_VERSION}, got {version!r} "
+            f"{path}: expected format version at most {FORMAT_VERSION}, got {version} "
             "(written by a newer nnscratch)"
         )
+    _check_metadata(path, header)
     return header
+
+
+def _check_metadata(path, header: dict) -> None:
+    """What the header says beside the network (``kind``, ``classes``, ``history``,
+    ``training``, ``target``, ``preprocessing``), of the types :func:`save` writes: a file
+    edited by hand is refused here, not by whatever reads the field later."""
+
+    def refuse(field: str, expected: str) -> None:
+        raise ValueError(f"{path}: expected {field} {expected}, got {header[field]!r:.80}")
+
+    if header.get("kind", "network") not in ("network", "estimator"):
+        refuse("kind", "'network' or 'estimator'")
+    if "classes" in header:
+        classes = header["classes"]
+        scalars = isinstance(classes, list) and all(
+            isinstance(c, (str, int, float)) and c is not None for c in classes
+        )
+        if not scalars or len({json.dumps(c) for c in classes}) != len(classes):
+            refuse("classes", "a list of distinct labels (strings or numbers)")
+    history = header.get("history")
+    if "history" in header and not (
+        isinstance(history, dict)
+        and isinstance(history.get("epochs"), int)
+        and isinstance(history.get("interrupted"), bool)
+        and isinstance(history.get("last"), dict)
+        and all(isinstance(v, list) for v in history["last"].values())
+    ):
+        refuse("history", "a summary {epochs, interrupted, last}")
+    for field in ("training", "preprocessing", "estimator"):
+        if header.get(field) is not None and not isinstance(header[field], dict):
+            refuse(field, "an object")
+    if header.get("target") is not None and not isinstance(header["target"], str):
+        refuse("target", "a column name")
 
 
 def _header_len(path: Path) -> int:
@@ -255,6 +291,24 @@ def _check_sizes(path: Path, header: dict) -> None:
                 f"{label}: expected the {like.nbytes} bytes of shape {list(shape)} the header "
                 f"declares, got a member of {info.file_size} bytes"
             )
+    _check_network_fits(path, header.get("network"), declared)
+
+
+def _check_network_fits(path: Path, spec, declared: dict) -> None:
+    """The weights the network's sizes imply, against the values the declared arrays hold:
+    a header whose sizes claim more than its arrays is refused before anything is built."""
+    spec = spec if isinstance(spec, dict) else {}
+    sizes, P = spec.get("sizes"), spec.get("population") or 1
+    numbers = isinstance(sizes, list) and all(isinstance(n, int) and n >= 0 for n in sizes)
+    if not numbers or not isinstance(P, int) or P < 1:
+        return  # not a network at all: _build names what is wrong
+    implied = P * sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    held = sum(int(np.prod(d["shape"], dtype=object)) for d in declared.values())
+    if implied > held:
+        raise ValueError(
+            f"{path}: expected a network that the file's arrays hold ({held:,} values), got "
+            f"sizes {sizes} x {P} member(s), {implied:,} weights and biases"
+        )
 
 
 def _read_arrays(path: Path, header: dict, state: dict) -> dict[str, np.ndarray]:

@@ -48,7 +48,9 @@ def _one_network(net, member, mean: bool):
     """``net`` itself, one of its members, or the whole population averaged (``mean``)."""
     if net.population is None:
         if member not in (None, 0):
-            raise ValueError(f"member: expected none (the model is one network), got {member!r}")
+            raise ValueError(
+                f"member: expected none or 0 (the model is one network), got {member!r}"
+            )
         return net
     if member is not None and mean:
         raise ValueError("member: expected either one member or the mean of all, got both")
