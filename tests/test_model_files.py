@@ -467,3 +467,9 @@ def test_a_header_claiming_a_huge_network_is_refused_before_building_it(saved):
     finally:
         tracemalloc.stop()
     assert peak < 5_000_000, f"load allocated {peak:,} bytes for a file of 2 kB"
+
+
+def test_save_refuses_what_is_not_a_model(tmp_path):
+    with pytest.raises(ValueError, match="model: expected a network, a population or an estim"):
+        save(object(), tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()

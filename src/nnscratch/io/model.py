@@ -98,6 +98,12 @@ def save(
         net, info = model._to_model_file()
     else:
         net = model
+    from nnscratch.core.network import MLP
+
+    if not isinstance(net, MLP):
+        raise ValueError(
+            f"model: expected a network, a population or an estimator, got {model!r:.80}"
+        )
     if members is not None:
         net = net.select(members)
     described = {}
