@@ -25,6 +25,7 @@ def run(capsys, *argv):
 
 def test_help_for_every_command(capsys):
     commands = ["reproduce", "train", "experiment", "sweep", "predict", "inspect", "export"]
+    commands += ["playground", "warmup"]
     for command in ([], *([c] for c in commands)):
         code, out, _ = run(capsys, *command, "--help")
         assert code == 0
@@ -387,3 +388,26 @@ def test_an_unexpected_failure_is_one_line_naming_it(capsys, monkeypatch):
     code, out, err = run(capsys, "experiment", *FAST)
     assert code == 1 and out == ""
     assert one_line(err) == "nnscratch experiment: error: KeyError: 'results'"
+
+
+def test_warmup_compiles_what_it_is_asked_and_names_its_options(capsys, monkeypatch):
+    from nnscratch.fast import warmup as warmup_module
+
+    asked = []
+
+    def fake_warmup(activations, dtypes, hidden_layers):
+        asked.append((activations, dtypes, hidden_layers))
+        return [
+            {"kernel": "lanes", "state": "cold", "seconds": 1.5},
+            {"kernel": "forward", "state": "cached", "seconds": 0.1},
+        ]
+
+    monkeypatch.setattr(warmup_module, "warmup", fake_warmup)
+    argv = ["warmup", "--activation", "tanh", "--activation", "relu", "--dtype", "both"]
+    code, out, _ = run(capsys, *argv, "--hidden-layers", "1,2")
+    assert code == 0
+    assert asked == [(["tanh", "relu"], ("float64", "float32"), [1, 2])]
+    assert out == "2 kernels ready: 1 compiled now (1.5 s)\n"
+    monkeypatch.undo()
+    code, _, err = run(capsys, "warmup", "--activation", "banana")
+    assert code == 2 and err.startswith("nnscratch warmup: error: --activation: expected names")

@@ -8,6 +8,7 @@
     nnscratch inspect MODEL                  what a model file holds
     nnscratch export MODEL OUT.onnx          a saved model as ONNX, for serving elsewhere
     nnscratch playground                     a live page: train a population, watch it learn
+    nnscratch warmup                         compile the optional fast path ahead of time
 
 Every command takes ``--seed``, ``--json`` (machine-readable output on stdout) and
 ``--quiet``. Whatever goes wrong prints one line on stderr, never a traceback, and the exit
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _inspect_parser(sub)
     _export_parser(sub)
     _playground_parser(sub)
+    _warmup_parser(sub)
     return parser
 
 
@@ -440,6 +442,36 @@ def _backend_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="at most N networks to a population (default: what fits in memory, and at "
         "least one population per worker)",
+    )
+
+
+def _warmup_parser(sub) -> None:
+    p = sub.add_parser(
+        "warmup",
+        help="compile the optional fast path ahead of time (numba), for a classroom",
+        description="Compile the compiled path's kernels into numba's cache now, so that no "
+        "later run waits for them (a run on a cold cache otherwise trains on NumPy, or "
+        "compiles once when that repays). One line per kernel; kernels cached already are "
+        "only loaded.",
+    )
+    p.add_argument(
+        "--activation",
+        action="append",
+        metavar="NAME",
+        help="a hidden activation to compile for, again for more, or 'all' (default: relu)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=("float64", "float32", "both"),
+        default="float64",
+        help="(default: float64)",
+    )
+    p.add_argument(
+        "--hidden-layers",
+        type=_int_values,
+        default=[1],
+        metavar="L",
+        help="depths to compile for, e.g. 1 or 1,2 (default: 1, the tutorial's)",
     )
 
 
@@ -1087,6 +1119,28 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_warmup(args) -> int:
+    from nnscratch.fast.warmup import warmup
+
+    activations = args.activation or ["relu"]
+    dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
+    try:
+        rows = warmup("all" if "all" in activations else activations, dtypes, args.hidden_layers)
+    except ValueError as error:  # the library's names, as the options that carry them
+        message = str(error)
+        for name, option in (("activations", "--activation"), ("hidden_layers", "--hidden-layers")):
+            message = (
+                message.replace(f"{name}:", f"{option}:", 1)
+                if message.startswith(name)
+                else message
+            )
+        raise UsageError(message) from None
+    compiled = [r for r in rows if r["state"] == "cold"]
+    seconds = sum(r["seconds"] for r in compiled)
+    print(f"{len(rows)} kernels ready: {len(compiled)} compiled now ({seconds:.1f} s)")
+    return 0
+
+
 def cmd_playground(args) -> int:
     from nnscratch.playground import make_server, serve
 
@@ -1110,6 +1164,7 @@ COMMANDS = {
     "inspect": cmd_inspect,
     "export": cmd_export,
     "playground": cmd_playground,
+    "warmup": cmd_warmup,
 }
 
 
