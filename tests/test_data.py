@@ -8,6 +8,7 @@ for bit.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -173,6 +174,39 @@ def test_playground_sets_by_hand():
 def test_bad_arguments_are_refused(call):
     with pytest.raises(ValueError, match="expected"):
         call()
+
+
+GENERATORS = ["moons", "circles", "blobs", "spiral", "xor", "gauss", "plane", "sine"]
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_more_rows_than_memory_are_refused_before_drawing(name, monkeypatch):
+    # a machine of 1 MiB: 10**5 rows (a few MB, harmless if drawn) do not fit there, as
+    # 10**12 rows fit nowhere
+    monkeypatch.setattr("nnscratch.core.checks.memory_bytes", lambda: 2**20)
+    with pytest.raises(ValueError, match=r"^n_samples: expected sizes that fit in memory"):
+        getattr(D, f"make_{name}")(n_samples=10**5)
+
+
+def test_blobs_need_a_point_per_class():
+    with pytest.raises(ValueError, match=r"^n_classes: expected at most n_samples \(1500\)"):
+        D.make_blobs(n_classes=1501)  # 10**9 classes were a (10**9, 2) array of centres
+    with pytest.raises(ValueError, match=r"^n_classes: expected at most n_samples \(10\)"):
+        D.make_blobs(10, n_classes=11)
+    X, y = D.make_blobs(10, n_classes=10)
+    assert np.bincount(y).tolist() == [1] * 10
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_noise_that_would_overflow_is_refused(name):
+    make = getattr(D, f"make_{name}")
+    for noise in (1e308, np.inf, 1e7):
+        with pytest.raises(ValueError, match=r"^noise: expected a finite number in \[0, 1e\+06\]"):
+            make(n_samples=100, noise=noise)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning at the largest noise accepted
+        X, y = make(n_samples=100, noise=D.synthetic.MAX_NOISE)
+    assert np.all(np.isfinite(X)) and np.all(np.isfinite(y))
 
 
 # --- splits ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import re
 
 import numpy as np
@@ -130,7 +131,10 @@ BAD_CSV = [  # (content, message pattern after the file name)
     ("a,b,y\n1,NaN,p\n3,4,q\n", r", line 2, column 2 \('b'\): expected a number, got the missing"),
     ("a,b,y\n1,2,p\n3,inf,q\n", r", line 3, column 2 \('b'\): expected a finite number, got 'inf'"),
     ("a,b,y\n1,2,p\n3,4,\n", r", line 3, column 3 \('y'\): expected a target value, got an empty"),
-    ("a,b,y\n1,2,p\n3,4,p\n", r", column 3 \('y'\): expected at least 2 classes, got only 'p'"),
+    (
+        "a,b,y\n1,2,p\n3,4,p\n",
+        r", column 3 \('y'\): expected at least 2 classes, got only one class, 'p'",
+    ),
     ("1,2,3\n4,5,6\n", r", line 1: expected a header row of column names, got numbers"),
     ("a,,y\n1,2,3\n", r", line 1, column 2: expected a column name, got none"),
     ("a,a,y\n1,2,3\n", r", line 1, column 2: expected distinct column names, got 'a' twice"),
@@ -303,7 +307,10 @@ def test_bad_idx_is_refused(tmp_path):
     ):
         read(images)
     labels.write_bytes(idx_bytes(np.zeros(5)))
-    with pytest.raises(ValueError, match="expected at least 2 classes, got only 0"):
+    with pytest.raises(ValueError, match="expected at least 2 classes, got only one class, 0$"):
+        read(images)
+    labels.write_bytes(idx_bytes(np.full(5, 3)))
+    with pytest.raises(ValueError, match="expected at least 2 classes, got only one class, 3$"):
         read(images)
     labels.unlink()
     with pytest.raises(
@@ -312,6 +319,86 @@ def test_bad_idx_is_refused(tmp_path):
         read(images)
     with pytest.raises(ValueError, match="task: expected 'classification' or 'auto' for IDX"):
         read(images, task="regression")
+
+
+def test_idx_sizes_are_multiplied_without_wrapping(tmp_path):
+    for dims, product in [((2**22, 2**22, 2**20), 2**64), ((2**32 - 1,) * 3, (2**32 - 1) ** 3)]:
+        images = tmp_path / "w-images-idx3-ubyte"
+        images.write_bytes(idx_bytes(np.zeros(0), dims=dims))  # no values at all
+        (tmp_path / "w-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(0), dims=dims[:1]))
+        message = f"expected {product} bytes of values .* got 0 \\(truncated\\)"
+        with pytest.raises(ValueError, match=re.escape(str(images)) + ", byte 16: " + message):
+            read(images)
+
+
+def test_idx_too_large_for_memory_is_refused_before_inflating(tmp_path, monkeypatch):
+    # declares 2**20 images of 32 x 32 (1 GiB, 9 GiB with X in float64) but holds a few
+    # bytes, and its gzip stream is cut short: inflating it would fail on the gzip
+    header = idx_bytes(np.zeros(4096), dims=(2**20, 32, 32))
+    images = tmp_path / "b-images-idx3-ubyte.gz"
+    images.write_bytes(gzip.compress(header)[:-12])
+    labels = gzip.compress(idx_bytes(np.zeros(0), dims=(2**20,)))  # its length unknown too
+    (tmp_path / "b-labels-idx1-ubyte.gz").write_bytes(labels)
+    monkeypatch.setattr("nnscratch.core.checks.memory_bytes", lambda: 4 * 2**30)
+    message = r": expected sizes that fit in memory \(4\.0 GiB here\), got 1048576 images of 32"
+    with pytest.raises(ValueError, match=re.escape(str(images)) + message):
+        read(images)
+    # a process limited in address space (ulimit -v) is refused the same way
+    monkeypatch.setattr("nnscratch.core.checks.memory_bytes", lambda: 0)
+    monkeypatch.setattr("nnscratch.data.memory.address_space_limit", lambda: 6 * 2**30)
+    with pytest.raises(ValueError, match=r"address-space limit \(6\.0 GiB\), got .* 9\.02 GiB"):
+        read(images)
+
+
+def test_gzip_is_inflated_no_further_than_the_header_declares(tmp_path):
+    write_idx(tmp_path, IMAGES, LABELS)
+    images = tmp_path / "train-images-idx3-ubyte.gz"
+    images.write_bytes(gzip.compress(idx_bytes(IMAGES) + bytes(10**6)))  # 1 MB more
+    with pytest.raises(ValueError, match=r"byte 16: .* got more than 30 \(with extra bytes\)"):
+        read(images)
+    images.write_bytes(gzip.compress(idx_bytes(IMAGES)[:-4]))
+    with pytest.raises(ValueError, match=r"got 26 \(truncated\)"):
+        read(images)
+
+
+def test_a_lone_or_unpaired_idx_file_is_named_as_idx(tmp_path):
+    pair = r": expected an IDX images/labels pair \(NAME-images-idx3-ubyte\[\.gz\] beside"
+    cases = {
+        "x.idx1-ubyte": idx_bytes(LABELS),  # an IDX name, no images/labels in it
+        "x.idx3-ubyte.gz": gzip.compress(idx_bytes(IMAGES)),
+        "magic.idx1-ubyte": b"\x00\x00\x00\x00" + bytes(8),  # a bad magic number
+        "noext": idx_bytes(LABELS, magic=b"\x00\x00\x0d\x01"),  # an IDX magic number
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=re.escape(str(tmp_path / name)) + pair):
+            read(tmp_path / name)
+
+
+def test_paths_that_are_not_paths_or_not_regular_files(tmp_path):
+    for path in (None, 3, 2.5, ["a.csv"]):
+        with pytest.raises(
+            ValueError, match=r"^path: expected a file path \(str or os\.PathLike\)"
+        ):
+            read(path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(
+            ValueError, match=r"^/dev/zero: .* got a character device, not a regular"
+        ):
+            read("/dev/zero")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.csv")
+        with pytest.raises(ValueError, match=r"pipe\.csv: .* got a pipe, not a regular file"):
+            read(tmp_path / "pipe.csv")
+    path = write(tmp_path / "b.csv", "a,y\n1,p\n2,q\n")
+    assert read(os.fsencode(path)).classes == ("p", "q")
+
+
+def test_one_class_is_named_as_one(tmp_path):
+    for labels, got in [("0", "one class, 0"), ("a", "one class, 'a'")]:
+        path = write(tmp_path / "one.csv", f"x,y\n1,{labels}\n2,{labels}\n")
+        with pytest.raises(ValueError, match=f"expected at least 2 classes, got only {got}$"):
+            read(path)
 
 
 # --- from a file to a model's inputs ---------------------------------------------------

@@ -22,6 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import nnscratch as nns
 from nnscratch.io.model import load, save
 from nnscratch.sklearn import MLPClassifier, MLPRegressor
 
@@ -287,6 +288,10 @@ def test_n_members_mean_averages_probabilities(iris):
         ("ensemble", "vote"),
         ("engine", "gpu"),
         ("random_state", "seed"),
+        ("random_state", -1),  # refused by the estimator, not by the seeding below it
+        ("random_state", 2**32),
+        ("hidden_layer_sizes", (10**9,)),  # too large for memory: refused before building
+        ("hidden_layer_sizes", (10**6, 10**6)),
     ],
 )
 def test_bad_parameters_name_themselves(iris, name, value):
@@ -309,6 +314,41 @@ def test_a_refused_fit_changes_nothing(iris):
     assert est.__dict__.keys() == before.keys()
     assert all(est.__dict__[k] is v for k, v in before.items() if k not in est.get_params())
     np.testing.assert_array_equal(est.predict_proba(X), p)
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_a_diverging_fit_is_refused_with_advice_and_changes_nothing(warm_start):
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = X[:, 0]
+    fresh = small(MLPRegressor, max_iter=5)
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="diverged") as err:
+        fresh.fit(X, y * 1e300)
+    message = str(err.value)
+    assert "learning_rate_init" in message and "scale X and y" in message
+    assert "on_nonfinite" not in message  # not an argument the estimator takes
+    assert isinstance(err.value, nns.NonFiniteError) and err.value.members == [0]
+    assert not hasattr(fresh, "net_") and not hasattr(fresh, "coefs_")  # still unfitted
+    est = small(MLPRegressor, max_iter=5, warm_start=warm_start).fit(X, y)
+    before = dict(est.__dict__)
+    weights = {k: v.copy() for k, v in est.net_.population_state.items()}
+
+    def trained(est):  # the optimizer's moments and the curves, what training changes in place
+        pickled = {f"_state[{k!r}]": pickle.dumps(v) for k, v in est._state.items()}
+        return pickled | {k: pickle.dumps(v) for k, v in vars(est._optimizer).items()}
+
+    state = trained(est)
+    p = est.predict(X)
+    for call in (est.fit, est.partial_fit):
+        with np.errstate(all="ignore"), pytest.raises(ValueError, match="diverged"):
+            call(X, y * 1e300)
+        assert est.__dict__.keys() == before.keys()
+        assert all(
+            est.__dict__[k] is v for k, v in before.items() if k not in ("_optimizer", "_state")
+        )
+        assert trained(est) == state
+        for k, v in est.net_.population_state.items():
+            assert v.tobytes() == weights[k].tobytes(), k
+    assert est.predict(X).tobytes() == p.tobytes()
 
 
 def test_regressor_loss_is_refused_by_name():

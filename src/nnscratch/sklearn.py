@@ -45,8 +45,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from nnscratch.core import functional as F
 from nnscratch.core.activations import available_activations
-from nnscratch.core.callback import Callback
-from nnscratch.core.checks import check_choice, check_memory, fail
+from nnscratch.core.callback import Callback, NonFiniteError
+from nnscratch.core.checks import check_choice, check_fits, check_memory, fail
 from nnscratch.core.init import available_initializers
 from nnscratch.core.losses import (
     Loss,
@@ -57,7 +57,7 @@ from nnscratch.core.losses import (
 from nnscratch.core.network import MLP
 from nnscratch.core.optim import _OPTIMIZERS, SGD, get_optimizer
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["DivergedError", "MLPClassifier", "MLPRegressor"]
 
 #: scikit-learn's activation names, mapped onto nnscratch's (any nnscratch name works too).
 _ACTIVATIONS = {"logistic": "sigmoid"}
@@ -65,6 +65,8 @@ _ACTIVATIONS = {"logistic": "sigmoid"}
 _SOLVERS = tuple(_OPTIMIZERS)
 #: Below this learning rate ``learning_rate="adaptive"`` stops instead of dividing by 5.
 _MIN_ADAPTIVE_LR = 1e-6
+#: scikit-learn's range for an int ``random_state`` (NumPy's ``RandomState`` seeds).
+_MAX_SEED = 2**32 - 1
 
 
 class MultilabelLogLoss(Loss):
@@ -114,6 +116,23 @@ class HalfSquaredError(MeanSquaredError):
         d = z - target  # (P,N,K)
         self._cache = d
         return self._reduce(0.5 * (d * d).sum(axis=-1), sample_weight)  # (P,)
+
+
+class DivergedError(NonFiniteError, ValueError):
+    """The training diverged (a loss or weight became NaN or infinite): a ``NonFiniteError``
+    that is also scikit-learn's ``ValueError`` for it, with advice an estimator can follow.
+    The estimator is left as it was before the call."""
+
+    def __init__(self, est, error: NonFiniteError) -> None:
+        self.members, self.epoch = error.members, error.epoch
+        epoch = "" if error.epoch is None else f" in epoch {error.epoch + 1}"
+        ValueError.__init__(
+            self,
+            f"{type(est).__name__}: the training diverged (loss or weights not finite)"
+            f"{epoch}; lower learning_rate_init (it is {est.learning_rate_init!r}), or scale X"
+            " and y first (sklearn.preprocessing.StandardScaler, or "
+            "TransformedTargetRegressor for y); the estimator is left as it was",
+        )
 
 
 def _random_seed(random_state):
@@ -288,10 +307,11 @@ class _BaseMLP(BaseEstimator):
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise fail(flag, "True or False", getattr(self, flag))
         rs = self.random_state
-        if not (rs is None or isinstance(rs, (numbers.Integral, np.random.RandomState))) or (
-            isinstance(rs, bool)
+        integer = isinstance(rs, numbers.Integral) and not isinstance(rs, bool)
+        if not (rs is None or isinstance(rs, np.random.RandomState) or integer) or (
+            integer and not 0 <= rs <= _MAX_SEED
         ):
-            raise fail("random_state", "None, an int or a numpy RandomState", rs)
+            raise fail("random_state", "None, an int in [0, 2**32 - 1] or a numpy RandomState", rs)
 
     def _hidden(self) -> list[int]:
         h = self.hidden_layer_sizes
@@ -331,16 +351,32 @@ class _BaseMLP(BaseEstimator):
         saved = dict(self.__dict__)
         net = getattr(self, "net_", None)
         l2 = None if net is None else (net.l2, [layer.l2 for layer in net.dense_layers])
-        try:
-            return self._checked_fit(X, y, sample_weight, incremental, classes)
-        except (ValueError, TypeError):  # raised before any weight changed
+
+        def restore() -> None:
             self.__dict__.clear()
             self.__dict__.update(saved)
             if net is not None:
                 net.l2 = l2[0]
                 for layer, value in zip(net.dense_layers, l2[1], strict=True):
                     layer.l2 = value
+
+        # a warm start or partial_fit trains the fitted network (and optimizer) in place:
+        # their copies put back a call that diverges
+        weights = None if net is None else {k: v.copy() for k, v in net.population_state.items()}
+        optimizer = copy.deepcopy(saved.get("_optimizer"))
+        state = copy.deepcopy(saved.get("_state"))
+        try:
+            return self._checked_fit(X, y, sample_weight, incremental, classes)
+        except (ValueError, TypeError):  # raised before any weight changed
+            restore()
             raise
+        except NonFiniteError as error:
+            restore()
+            if net is not None:
+                for k, v in net.population_state.items():
+                    v[...] = weights[k]
+                self._optimizer, self._state = optimizer, state
+            raise DivergedError(self, error) from None
 
     def _checked_fit(self, X, y, sample_weight, incremental, classes):
         self._check_params()
@@ -350,6 +386,10 @@ class _BaseMLP(BaseEstimator):
         X, Y = self._validate_input(X, y, incremental, first, classes)
         w = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         if first:
+            P, batch = self.n_members, self.batch_size
+            batch = min(200, X.shape[0]) if batch == "auto" else min(batch, X.shape[0])
+            sizes = [X.shape[1], *self._hidden(), self.n_outputs_]
+            check_fits("hidden_layer_sizes", P, sizes, X.dtype.itemsize, batch, X.shape[0])
             self._initialize(X, Y)
         net = self.net_
         X = X.astype(net.dtype, copy=False)

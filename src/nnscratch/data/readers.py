@@ -14,6 +14,7 @@ column (or the array and the row), and what was expected.
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from nnscratch.core.checks import fail
 from nnscratch.data.csvfile import read_csv
-from nnscratch.data.idx import is_idx_name, read_idx
+from nnscratch.data.idx import is_idx_magic, is_idx_name, read_idx
 from nnscratch.data.table import Table, check_task, label_table, where
 
 MISSING_POLICIES = ("error", "drop")
@@ -112,9 +113,39 @@ def _format(path: Path) -> str:
         head = f.read(4)
     if path.suffix.lower() == ".npz" or head.startswith(b"PK\x03\x04"):
         return "npz"
-    if is_idx_name(path) or (len(head) == 4 and head[:3] == b"\x00\x00\x08" and head[3] in (1, 3)):
+    if is_idx_name(path) or is_idx_magic(head):
         return "idx"
     return "csv"
+
+
+def _what_is(path: Path) -> str | None:
+    """What is at ``path`` when it is not a regular file ("a directory", ...), else None."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):  # ValueError: a NUL byte in the name
+        return "no such file"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    kinds = {stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
+             stat.S_ISFIFO: "a pipe", stat.S_ISSOCK: "a socket"}  # fmt: skip
+    kind = next((name for test, name in kinds.items() if test(mode)), "something")
+    return f"{kind}, not a regular file"
+
+
+def _checked_path(path) -> Path:
+    """``path`` (a ``str``, ``bytes`` or ``os.PathLike``) as a ``Path`` to a regular file."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise fail("path", "a file path (str or os.PathLike)", path)
+    try:
+        path = Path(os.fsdecode(path))
+    except TypeError:  # an os.PathLike whose __fspath__ gives neither str nor bytes
+        raise fail("path", "a file path (str or os.PathLike)", path) from None
+    got = _what_is(path)
+    if got is not None:
+        raise ValueError(f"{where(path)}: expected an existing data file, got {got}")
+    return path
 
 
 def read(
@@ -136,10 +167,7 @@ def read(
     check_task(task)
     if missing not in MISSING_POLICIES:
         raise fail("missing", f"one of {', '.join(MISSING_POLICIES)}", missing)
-    path = Path(os.fspath(path))
-    if not path.is_file():
-        got = "a directory" if path.is_dir() else "no such file"
-        raise ValueError(f"{where(path)}: expected an existing data file, got {got}")
+    path = _checked_path(path)
     kind = _format(path)
     if kind != "csv":
         own = "y" if kind == "npz" else "label"

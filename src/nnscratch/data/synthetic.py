@@ -25,6 +25,7 @@ import numpy as np
 
 from nnscratch.core.checks import check_int, check_range, fail
 from nnscratch.core.seeding import as_seed_sequence
+from nnscratch.data.memory import check_fits_memory
 
 XY = tuple[np.ndarray, np.ndarray]
 
@@ -51,8 +52,23 @@ def _shuffled(X: np.ndarray, y: np.ndarray, rng) -> XY:
     return X[order], y[order]
 
 
+#: The largest ``noise`` accepted. Every set lies within about 10 of the origin, so noise a
+#: million times its scale leaves nothing of it; far larger noise (about 1e153 for xor's
+#: product, 1e307 for moons) would overflow float64 into infinite values.
+MAX_NOISE = 1e6
+
+#: About how many float64 values per row a generator holds at its peak (its coordinates,
+#: their shuffled copy, the noise, the labels and the row order), for the memory check.
+_VALUES_PER_ROW = 12
+
+
 def _checked(n_samples, noise) -> tuple[int, float]:
-    return check_int("n_samples", n_samples, minimum=2), check_range("noise", noise, low=0.0)
+    """``n_samples`` (at least 2, and few enough to fit in memory) and ``noise`` in
+    ``[0, MAX_NOISE]``, checked before anything is drawn."""
+    n_samples = check_int("n_samples", n_samples, minimum=2)
+    noise = check_range("noise", noise, low=0.0, high=MAX_NOISE)
+    check_fits_memory("n_samples", 8.0 * _VALUES_PER_ROW * n_samples, f"{n_samples} rows")
+    return n_samples, noise
 
 
 def make_moons(n_samples: int = 5000, noise: float = 0.1, seed=42) -> XY:
@@ -101,6 +117,8 @@ def make_blobs(n_samples: int = 1500, noise: float = 1.0, seed=42, n_classes: in
     deviation ``noise`` (scikit-learn's ``make_blobs`` with ``cluster_std=noise``)."""
     n_samples, noise = _checked(n_samples, noise)
     K = check_int("n_classes", n_classes, minimum=2)
+    if K > n_samples:
+        raise fail("n_classes", f"at most n_samples ({n_samples}): a point per blob", K)
     rng = _sklearn_stream(seed)
     centres = rng.uniform(-10.0, 10.0, size=(K, 2))  # (K,2)
     counts = [n_samples // K + (k < n_samples % K) for k in range(K)]

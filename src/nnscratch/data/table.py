@@ -104,6 +104,6 @@ def label_table(labels: np.ndarray, place: str) -> tuple[np.ndarray, tuple]:
             "labels; pass task='regression' for a numeric target"
         )
     if classes.size < 2:
-        only = classes[0].item() if classes.size else "none"
-        raise ValueError(f"{place}: expected at least 2 classes, got only {only!r}")
+        got = f"only one class, {classes[0].item()!r}" if classes.size else "no labels"
+        raise ValueError(f"{place}: expected at least 2 classes, got {got}")
     return y.astype(np.intp).reshape(-1), tuple(c.item() for c in classes)
