@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,21 @@ pytest.importorskip("numba")
 
 from nnscratch.fast import cost  # noqa: E402
 from nnscratch.fast.shuffle import shuffled as compiled_shuffled  # noqa: E402
+
+#: Each case below that compiles a kernel no other case compiles (another activation, depth
+#: or dtype for the same kernel) costs 10-50 s on a cold cache. By default one case a kernel
+#: kind, dtype and depth runs (relu, tanh with two hidden layers, float32); every activation
+#: and depth runs with NNSCRATCH_ALL_KERNELS=1 (after `nnscratch warmup --activation all
+#: --dtype both --hidden-layers 0,1,2,3` it takes seconds).
+ALL_KERNELS = pytest.mark.skipif(
+    not os.environ.get("NNSCRATCH_ALL_KERNELS"),
+    reason="compiles another kernel (10-50 s cold): set NNSCRATCH_ALL_KERNELS=1",
+)
+
+
+def every(*values):
+    """A parametrize case run only with NNSCRATCH_ALL_KERNELS=1."""
+    return pytest.param(*values, marks=ALL_KERNELS)
 
 
 @pytest.fixture
@@ -51,9 +68,9 @@ def _pair(sizes, data, engine_kwargs=None, **net_kwargs):
         ([3, 8, 3], {"activation": "relu"}),
         ([3, 8, 3], {"activation": "relu", "population": 4}),
         ([3, 6, 5, 3], {"activation": "tanh", "population": 3}),
-        ([3, 5, 5, 5, 3], {"activation": "sigmoid", "population": 2}),
-        ([3, 7, 3], {"activation": "leaky_relu", "population": 2}),
-        ([3, 7, 3], {"activation": "identity"}),
+        every([3, 5, 5, 5, 3], {"activation": "sigmoid", "population": 2}),
+        every([3, 7, 3], {"activation": "leaky_relu", "population": 2}),
+        every([3, 7, 3], {"activation": "identity"}),
         ([3, 9, 3], {"population": 3, "width": [2, 9, 5]}),
         ([3, 9, 6, 3], {"population": 2, "width": [[4, 6], [9, 2]]}),
         ([3, 8, 3], {"population": 2, "loss": nns.SoftmaxCrossEntropy(reduction="sum")}),
@@ -61,10 +78,12 @@ def _pair(sizes, data, engine_kwargs=None, **net_kwargs):
         # from accel.LANES_FROM members on, members share vector lanes (8 to a group):
         # every activation and reduction there, and populations over several groups, the
         # last one partly empty, with widths that differ inside and across groups
-        ([3, 7, 3], {"activation": "leaky_relu", "population": 8}),
-        ([3, 7, 3], {"activation": "identity", "population": 6}),
-        ([3, 7, 3], {"activation": "leaky_relu", "population": 9, "width": [7, 2, 5] * 3}),
-        ([3, 6, 3], {"activation": "identity", "population": 7, "width": [1, 6, 3, 4, 6, 2, 5]}),
+        every([3, 7, 3], {"activation": "leaky_relu", "population": 8}),
+        every([3, 7, 3], {"activation": "identity", "population": 6}),
+        every([3, 7, 3], {"activation": "leaky_relu", "population": 9, "width": [7, 2, 5] * 3}),
+        every(
+            [3, 6, 3], {"activation": "identity", "population": 7, "width": [1, 6, 3, 4, 6, 2, 5]}
+        ),
         ([3, 8, 3], {"population": 8, "loss": nns.SoftmaxCrossEntropy(reduction="sum")}),
         ([3, 9, 3], {"population": 19, "width": [1 + p % 9 for p in range(19)]}),
         (
@@ -75,8 +94,8 @@ def _pair(sizes, data, engine_kwargs=None, **net_kwargs):
                 "width": [[6 - p % 5, 1 + p % 4] for p in range(11)],
             },
         ),
-        ([3, 5, 3], {"activation": "sigmoid", "population": 9, "width": [5, 1] * 4 + [3]}),
-        ([3, 3], {"population": 10}),  # no hidden layer
+        every([3, 5, 3], {"activation": "sigmoid", "population": 9, "width": [5, 1] * 4 + [3]}),
+        every([3, 3], {"population": 10}),  # no hidden layer
         ([3, 8, 3], {"population": 17, "dtype": np.float32}),
     ],
 )
@@ -246,8 +265,8 @@ def _random_biases(net, seed=0):
     "sizes, kwargs",
     [
         ([3, 8, 3], {"population": 8}),
-        ([3, 7, 3], {"activation": "leaky_relu", "population": 8}),
-        ([3, 7, 3], {"activation": "identity", "population": 6}),
+        every([3, 7, 3], {"activation": "leaky_relu", "population": 8}),
+        every([3, 7, 3], {"activation": "identity", "population": 6}),
         ([3, 9, 3], {"population": 19, "width": [1 + p % 9 for p in range(19)]}),
         (
             [3, 6, 4, 3],
@@ -257,8 +276,8 @@ def _random_biases(net, seed=0):
                 "width": [[6 - p % 5, 1 + p % 4] for p in range(11)],
             },
         ),
-        ([3, 5, 3], {"activation": "sigmoid", "population": 9}),
-        ([3, 3], {"population": 10}),  # no hidden layer
+        every([3, 5, 3], {"activation": "sigmoid", "population": 9}),
+        every([3, 3], {"population": 10}),  # no hidden layer
         ([3, 8, 3], {"population": 17, "dtype": np.float32}),
     ],
 )

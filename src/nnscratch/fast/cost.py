@@ -80,8 +80,13 @@ def fast_seconds(sizes, members: int, rows: int, batch_size: int, epochs: int) -
 
 def ready_seconds(kernels: dict[str, str]) -> float:
     """Seconds before the first step, from each kernel's state: ``"loaded"`` (in this
-    process), ``"cached"`` (on disk) or ``"cold"`` (to compile)."""
-    price = {"loaded": lambda name: 0.0, "cached": lambda name: LOAD_S}
+    process), ``"cached"`` (on disk) or ``"cold"`` (to compile).
+
+    A kernel loaded already is priced as one cached: what a run decides must not depend on
+    what ran before it in the process, or a sweep's records would depend on the order of
+    its populations and on which worker (a fresh process) trained each.
+    """
+    price = {"loaded": lambda name: LOAD_S, "cached": lambda name: LOAD_S}
     return sum(price.get(state, COMPILE_S.get)(name) for name, state in kernels.items())
 
 
