@@ -78,7 +78,7 @@ def test_bad_parallel_arguments_are_refused_before_any_work():
             repeat(TINY, trials=2, data=DATA, seed=0, n_jobs=n_jobs)
     with pytest.raises(ValueError, match="chunk_size"):
         repeat(TINY, trials=2, data=DATA, seed=0, chunk_size=0)
-    with pytest.raises(ValueError, match="callbacks: expected none when 2 workers"):
+    with pytest.raises(ValueError, match="callbacks: expected none when joblib's workers"):
         repeat(TINY, trials=2, data=DATA, seed=0, n_jobs=2, callbacks=[Callback()])
 
 
@@ -235,3 +235,77 @@ def test_a_journal_edited_by_hand_is_refused_by_line(tmp_path):
         with pytest.raises(ValueError, match=message):
             run_into(edited)
         assert edited.read_text() == text
+
+
+def test_a_failing_population_is_retried_and_then_reported_while_the_others_finish(
+    here, tmp_path, monkeypatch
+):
+    distributed = pytest.importorskip("distributed")
+    from nnscratch.experiments import parallel
+    from nnscratch.experiments.runner import PopulationFailed
+
+    real, raised = parallel.train_chunk, []
+
+    def failing(times):
+        def train_chunk(configs, seeds, data, callbacks=()):
+            unlucky = configs[0].hidden == (9,) and configs[0].batch_size == 32  # one chunk
+            if unlucky and len(raised) < times:
+                raised.append(configs[0])
+                raise RuntimeError("the worker ran out of luck")
+            return real(configs, seeds, data, callbacks)
+
+        return train_chunk
+
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster), joblib.parallel_config("dask"):
+        monkeypatch.setattr(parallel, "train_chunk", failing(times=1))  # fails once: retried
+        got = sweep(GRID, trials=3, base=TINY, data=DATA, seed=9, quiet=True, chunk_size=4)
+        assert len(raised) == 1 and timeless(got) == timeless(here)
+        raised.clear()
+        monkeypatch.setattr(parallel, "train_chunk", failing(times=99))  # keeps failing
+        path = tmp_path / "runs.jsonl"
+        with pytest.raises(PopulationFailed) as failed:
+            run_into(path)
+    assert len(raised) == 3  # tried, then tried again twice
+    message = str(failed.value)
+    assert message.startswith("1 population(s) failed 3 times, the others finished: ")
+    assert "hidden=[9]" in message and "batch_size=32" in message
+    assert "RuntimeError: the worker ran out of luck" in message
+    records = failed.value.records
+    lost = [r for r in records if r.interrupted]
+    assert 0 < len(lost) <= 4 and all(r.config.hidden == (9,) for r in lost)
+    kept = [r for r in records if not r.interrupted]
+    want = {(r.config_index, r.trial): r for r in timeless(here)}
+    assert all(want[(r.config_index, r.trial)] == r for r in timeless(kept))
+    assert len(path.read_text().splitlines()) == 1 + len(kept)  # the journal has the rest
+
+
+def test_cli_reports_a_population_that_keeps_failing_in_one_line(capsys, monkeypatch, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from nnscratch.experiments import parallel
+
+    real = parallel.train_chunk
+
+    def train_chunk(configs, seeds, data, callbacks=()):
+        if configs[0].hidden == (4,):
+            raise MemoryError("a worker's memory")
+        return real(configs, seeds, data, callbacks)
+
+    monkeypatch.setattr(parallel, "train_chunk", train_chunk)
+    out = tmp_path / "runs.jsonl"
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with cluster:
+        argv = ["sweep", "--hidden", "3:6", "--trials", "2", *CLI, "--chunk-size", "2"]
+        address = cluster.scheduler_address
+        code, printed, err = cli(capsys, *argv, "--backend", "dask", "--scheduler", address,
+                                 "--out", out)  # fmt: skip
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith("nnscratch sweep: error: 1 population(s) failed 3 times")
+    assert "configuration 1 (hidden=[4]" in err and "MemoryError: a worker's memory" in err
+    assert "holds the trials that finished" in err
+    assert "6 trials in" in printed  # the summary of what there is, first
+    assert len(out.read_text().splitlines()) == 1 + 4

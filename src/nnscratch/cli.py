@@ -930,6 +930,19 @@ def _dask_client(distributed, args):
         yield client
 
 
+@contextmanager
+def _kept_on_failure(args, out: Path | None, vary):
+    """Populations that kept failing on their workers: the others' records are saved and
+    printed first, then the failure is one line naming the configurations (exit 1)."""
+    from nnscratch.experiments.runner import PopulationFailed
+
+    try:
+        yield
+    except PopulationFailed as failed:
+        _report_records(args, failed.records, out, vary)
+        raise RunFailure(f"{failed}{_kept(out)}") from None
+
+
 def _kept(out: Path | None) -> str:
     """Where the records are, for a message about what came after them."""
     if out is not None and out.suffix.lower() == ".jsonl":
@@ -955,7 +968,7 @@ def cmd_experiment(args) -> int:
     out = _output_path(args.out, "--out", RECORD_SUFFIXES)
     config = _config(args, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size)
     data = _source(args, classes_only=True).split
-    with _backend(args) as where:
+    with _backend(args) as where, _kept_on_failure(args, out, ["hidden"]):
         records = repeat(
             config, trials=args.trials, data=data, seed=args.seed, quiet=args.quiet, **where
         )
@@ -1001,7 +1014,7 @@ def cmd_sweep(args) -> int:
     grid = {**options, "hidden": [(w,) * args.layers for w in args.hidden]}
     base = _config(args)
     data = _source(args, classes_only=True).split
-    with _backend(args) as where:
+    with _backend(args) as where, _kept_on_failure(args, out, axes or ["hidden"]):
         records = sweep(
             grid,
             trials=args.trials,

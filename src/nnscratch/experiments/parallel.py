@@ -21,7 +21,8 @@ Chunk = tuple[list, list]  # (configs, seeds), member p = configs[p] seeded seed
 
 
 def workers(n_jobs: int | None) -> int:
-    """How many workers joblib would run ``n_jobs`` on (1: train here, in this process).
+    """How many workers joblib would run ``n_jobs`` on; 1: train here, in this process. A
+    Dask cluster of one worker gives 0: it still gets the work, one population at a time.
 
     ``n_jobs`` is joblib's: ``None`` (the active ``parallel_config``, one worker without
     it), a count ``>= 1``, or ``-1`` for every core (every worker of a Dask cluster).
@@ -33,7 +34,10 @@ def workers(n_jobs: int | None) -> int:
     ):
         raise fail("n_jobs", "None, a number of workers >= 1, or -1 (every core)", n_jobs)
     backend, configured = get_active_backend()
-    return max(1, backend.effective_n_jobs(n_jobs if n_jobs is not None else configured))
+    count = max(1, backend.effective_n_jobs(n_jobs if n_jobs is not None else configured))
+    if type(backend).__name__ == "DaskDistributedBackend" and count == 1:
+        return 0  # one worker of a cluster: there, not here
+    return count
 
 
 def train_chunk(configs: Sequence, seeds: Sequence, data, callbacks=()) -> tuple:
@@ -50,12 +54,54 @@ def train_chunk(configs: Sequence, seeds: Sequence, data, callbacks=()) -> tuple
     return history.epochs, history.interrupted, metrics, seconds
 
 
-def run_chunks(chunks: Sequence[Chunk], data, n_jobs: int | None) -> Iterator[tuple[int, tuple]]:
+#: How many times a chunk that raised, or whose worker died, is tried again.
+RETRIES = 2
+
+
+class ChunkFailed(RuntimeError):
+    """Chunks that failed ``1 + RETRIES`` times; ``errors`` maps each one's index to the
+    last error, as text. The other chunks finished (and were yielded) first."""
+
+    def __init__(self, errors: dict[int, str]) -> None:
+        super().__init__(f"{len(errors)} chunk(s) failed")
+        self.errors = errors
+
+
+def run_chunks(
+    chunks: Sequence[Chunk], data, n_jobs: int | None, stop=lambda: False
+) -> Iterator[tuple[int, tuple]]:
     """``(k, train_chunk(*chunks[k], data))`` for every chunk, in the order they finish.
 
-    Closing the iterator early (a Ctrl-C, a chunk cut short) cancels the chunks not yet
-    started.
+    A chunk that raises, or whose worker dies, costs only itself: the others finish, and
+    it is tried again up to :data:`RETRIES` times, in a round of its own. One that still
+    fails ends the iterator with :class:`ChunkFailed`. ``stop()`` true (a Ctrl-C) ends it
+    at once instead. Closing the iterator early cancels the chunks not yet started.
     """
+    pending, errors = list(range(len(chunks))), {}
+    for _ in range(1 + RETRIES):
+        errors = {}
+        finished = set()
+        try:
+            for k, result in _round([chunks[k] for k in pending], data, n_jobs):
+                k = pending[k]
+                if isinstance(result, str):  # what the chunk raised, as text
+                    errors[k] = result
+                    continue
+                finished.add(k)
+                yield k, result
+        except Exception as error:  # a worker died: the round's unfinished chunks with it
+            if stop():
+                raise
+            for k in pending:
+                if k not in finished:
+                    errors.setdefault(k, f"{type(error).__name__}: {error}")
+        pending = sorted(errors)
+        if not pending or stop():
+            return
+    raise ChunkFailed(errors)
+
+
+def _round(chunks: Sequence[Chunk], data, n_jobs: int | None):
     from joblib import Parallel, delayed, parallel_config
     from joblib.parallel import get_active_backend
 
@@ -67,5 +113,10 @@ def run_chunks(chunks: Sequence[Chunk], data, n_jobs: int | None) -> Iterator[tu
         yield from run(delayed(_numbered)(k, *chunk, data) for k, chunk in enumerate(chunks))
 
 
-def _numbered(k: int, configs, seeds, data) -> tuple[int, tuple]:
-    return k, train_chunk(configs, seeds, data)
+def _numbered(k: int, configs, seeds, data) -> tuple[int, tuple | str]:
+    """``(k, result)``, or ``(k, error text)`` when the chunk raised (a failure to report,
+    not one to end the other chunks with)."""
+    try:
+        return k, train_chunk(configs, seeds, data)
+    except Exception as error:
+        return k, f"{type(error).__name__}: {error}"

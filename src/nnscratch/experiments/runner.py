@@ -263,13 +263,13 @@ def _run(
     population's records are appended to it as soon as it finishes.
     """
     from nnscratch.experiments.journal import Journal, seed_of
-    from nnscratch.experiments.parallel import run_chunks, train_chunk, workers
+    from nnscratch.experiments.parallel import ChunkFailed, workers
 
     if chunk_size is not None:
         chunk_size = check_int("chunk_size", chunk_size)
-    n_workers = workers(n_jobs)
-    if n_workers > 1 and callbacks:
-        raise fail("callbacks", f"none when {n_workers} workers train in parallel", callbacks)
+    n_workers = workers(n_jobs)  # 0: a Dask cluster's (trains there, however many)
+    if n_workers != 1 and callbacks:
+        raise fail("callbacks", "none when joblib's workers train the populations", callbacks)
     data = load_data(data)
     if journal is not None and seed is None:
         seed = seed_of(journal)  # a run seeded afresh resumes with its own seed
@@ -288,33 +288,30 @@ def _run(
         records[c * trials + t] = record
 
     def keep(members, epochs, stopped, m, seconds) -> None:
-        made = []
         for p, (c, t) in enumerate(members):
             i = c * trials + t
             records[i] = _record(configs[c], c, t, seeds[i], root, m, p, epochs, seconds, stopped)
-            made.append(records[i])
         if journal is not None:
-            journal.append(made)
+            journal.append([records[c * trials + t] for c, t in members])
 
     bar = _progress(sum(configs[chunk[0][0]].epochs for chunk in populations), quiet, desc)
+    failure = None
     jobs = [  # each population's configs and seeds, member p = (config, trial) members[p]
         ([configs[c] for c, _ in members], [seeds[c * trials + t] for c, t in members])
         for members in populations
     ]
     with _CtrlC().installed() as ctrl_c:
         try:
-            if n_workers > 1:  # on joblib's workers, records as each population finishes
-                results = run_chunks(jobs, data, n_jobs)
-            else:  # here, one population after another, the bar ticking every epoch
-                ticking = [_EpochTicker(bar), *callbacks]
-                results = ((k, train_chunk(*job, data, ticking)) for k, job in enumerate(jobs))
+            results = _results(jobs, data, n_workers, n_jobs, bar, callbacks, ctrl_c)
             for k, (epochs, stopped, m, seconds) in results:
                 keep(populations[k], epochs, stopped, m, seconds)
-                bar.update(epochs if n_workers > 1 else 0)
+                bar.update(epochs if n_workers != 1 else 0)
                 if stopped or ctrl_c.pressed:  # no other population starts
                     break
         except KeyboardInterrupt:  # a second Ctrl-C outside training: stop at once
             pass
+        except ChunkFailed as failed:  # after every other population: say which, and why
+            failure = _failure(failed, populations, configs)
         except Exception:  # workers that a Ctrl-C reached too (a terminal signals them all)
             if not ctrl_c.pressed:
                 raise
@@ -324,7 +321,45 @@ def _run(
         if record is None:  # a trial the run never reached: interrupted, NaN metrics, 0 epochs
             c, t = divmod(i, trials)
             records[i] = _record(configs[c], c, t, seeds[i], root)
+    if failure is not None:
+        failure.records = records
+        raise failure
     return records
+
+
+def _results(jobs, data, n_workers: int, n_jobs, bar, callbacks, ctrl_c):
+    """``(k, (epochs, interrupted, metrics, seconds))`` for each population ``jobs[k]``, as
+    it finishes: on joblib's workers, or here, one after another, the bar ticking each epoch."""
+    from nnscratch.experiments.parallel import run_chunks, train_chunk
+
+    if n_workers != 1:
+        return run_chunks(jobs, data, n_jobs, stop=lambda: ctrl_c.pressed)
+    ticking = [_EpochTicker(bar), *callbacks]
+    return ((k, train_chunk(*job, data, ticking)) for k, job in enumerate(jobs))
+
+
+class PopulationFailed(RuntimeError):
+    """Populations that kept failing on their workers; ``records`` holds every trial, those
+    of the failed populations marked ``interrupted`` (not trained), the others as usual."""
+
+    records: list
+
+
+def _failure(failed, populations, configs) -> PopulationFailed:
+    """One message for the populations that kept failing: their configurations, the error."""
+    from nnscratch.experiments.parallel import RETRIES
+
+    parts = []
+    for k, error in sorted(failed.errors.items()):
+        indices = sorted({c for c, _ in populations[k]})
+        first = configs[indices[0]]
+        what = f"hidden={list(first.hidden)}, lr={first.lr:g}, batch_size={first.batch_size}"
+        more = f" and {len(indices) - 1} more" if len(indices) > 1 else ""
+        parts.append(f"configuration {indices[0]} ({what}){more}: {error}")
+    return PopulationFailed(
+        f"{len(parts)} population(s) failed {1 + RETRIES} times, the others finished: "
+        + "; ".join(parts)
+    )
 
 
 #: The share of this machine's memory one population may plan to use while it trains.
