@@ -205,6 +205,9 @@ def summarize(workload: str, peer: str, runs: list[dict], k: int, peak: dict) ->
     )
     if k < w.units:
         row["note"] = f"extrapolated from {k} of {w.units}"
+    compiles = [r["compile_seconds"] for r in ok if "compile_seconds" in r]
+    if compiles:
+        row["note"] = f"+ {statistics.median(compiles):.2f} s compile, not timed"
     return row
 
 

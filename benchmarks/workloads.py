@@ -29,6 +29,7 @@ PEERS = (
     "tutorial-code",
     "torch-loop",
     "torch-stacked",
+    "jax",
     "sklearn",
 )
 SINGLE = ("nnscratch", "nnscratch-numpy", "numpy-loop", "torch-loop", "sklearn")
@@ -135,7 +136,8 @@ def missing(peer: str) -> str | None:
     """Why ``peer`` cannot run here, or ``None``."""
     if peer == "nnscratch-numpy" and not has_engine():
         return "fit has no engine option: nnscratch is NumPy only"
-    need = {"torch-loop": "torch", "torch-stacked": "torch", "sklearn": "sklearn"}.get(peer)
+    need = {"torch-loop": "torch", "torch-stacked": "torch", "jax": "jax", "sklearn": "sklearn"}
+    need = need.get(peer)
     if need and importlib.util.find_spec(need) is None:
         return f"{need} not installed"
     return None
@@ -234,7 +236,7 @@ def prepare(name: str, peer: str, k: int | None, seed: int) -> Callable[[], dict
         X, Xt, y, yt = synthetic(seed)
     widths = np.full(100, 64) if name == "W1" else W2_WIDTHS
     epochs = 10 if name == "W1" else 100
-    if name in ("W1", "W2") and peer not in ("nnscratch", "torch-stacked"):
+    if name in ("W1", "W2") and peer not in ("nnscratch", "torch-stacked", "jax"):
         widths = widths[subsample(w, k or w.units)]
 
     if peer == "nnscratch":
@@ -330,6 +332,14 @@ def prepare(name: str, peer: str, k: int | None, seed: int) -> Callable[[], dict
             return {"accuracy": lambda: evaluate(Xt, yt)}
 
         return run
+
+    if peer == "jax":
+        if name not in ("W1", "W2"):
+            raise NotImplementedError("the JAX peer runs W1 and W2 (populations of the tutorial)")
+        from benchmarks.peers import jax_peer as jp
+
+        run, compile_seconds = jp.prepare_test(X, y, Xt, yt, widths, 10, epochs, seed)
+        return lambda: {"accuracy": run().mean(), "compile_seconds": compile_seconds}
 
     if peer == "sklearn":
         from benchmarks.peers import sklearn_peer as sp
