@@ -144,7 +144,12 @@ def test_train_in_the_page(server, browser, downloads, tmp_path):
     click(d, "draw")
     canvas = d.find_element(By.ID, "boundary")
     ActionChains(d).move_to_element_with_offset(canvas, 110, -110).click().perform()
-    wait(d, lambda d: len(server.playground.session.y_train) == n_train + 1, "no point drawn")
+
+    def drawn(d):  # the row, then the data's new name: the server sets both, in turn
+        rows = len(server.playground.session.y_train)
+        return rows == n_train + 1 and server.playground.settings.dataset == "custom"
+
+    wait(d, drawn, "no point drawn")
     x1, x2 = server.playground.session.X_train[-1]
     assert x1 > 0 and x2 > 0  # right of and above the centre, as clicked
     assert server.playground.settings.dataset == "custom"
