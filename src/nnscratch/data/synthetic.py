@@ -5,13 +5,14 @@ targets ``y (N,)`` (``float64``); ``X`` is always ``(N, D)`` float64.
 
 Seeds: an int, a ``SeedSequence`` or ``None`` becomes a ``np.random.Generator``; a
 ``Generator`` is drawn from as given. The global ``np.random`` state is never touched.
-scikit-learn's three sets (``moons``, ``circles``, ``blobs``) are written as scikit-learn
-writes them, and an int seed is read as scikit-learn reads ``random_state=int`` (a private
+scikit-learn's three sets (``moons``, ``circles``, ``blobs``) are scikit-learn's own
+generators, given an int seed as ``random_state`` (which scikit-learn reads as a private
 ``RandomState(seed)``), so ``make_moons(n, noise, seed)`` equals
 ``sklearn.datasets.make_moons(n, noise=noise, random_state=seed)`` bit for bit, and
-``load_moons()`` stays the tutorial's data.
+``load_moons()`` stays the tutorial's data; another seed gives them a private
+``RandomState`` on a stream drawn from its ``Generator``.
 
-Sources: moons, circles and blobs from ``sklearn/datasets/_samples_generator.py``; spiral
+Sources: spiral
 from "Neural Networks from Scratch" (``nnfs.datasets.spiral_data``: K arms, one class each);
 xor, gauss and plane from TensorFlow Playground's ``dataset.ts``; sine is the classic 1-D
 regression toy problem.
@@ -37,19 +38,14 @@ def generator(seed, name: str = "seed") -> np.random.Generator:
     return np.random.default_rng(as_seed_sequence(seed, name))
 
 
-def _sklearn_stream(seed):
-    """What scikit-learn draws from for ``random_state=seed``: an int becomes a private
-    ``RandomState(seed)`` (not the global state); a ``Generator`` is used as given."""
+def _random_state(seed):
+    """scikit-learn's ``random_state`` for ``seed``: an int as scikit-learn reads it (a
+    private ``RandomState(seed)``, not the global state); anything else, a private
+    ``RandomState`` on a stream drawn from its ``Generator``."""
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.RandomState(int(seed))  # noqa: NPY002 - scikit-learn's stream, local
-    return generator(seed)
-
-
-def _shuffled(X: np.ndarray, y: np.ndarray, rng) -> XY:
-    """scikit-learn's ``utils.shuffle``: one in-place shuffle of ``arange(N)``."""
-    order = np.arange(X.shape[0])
-    rng.shuffle(order)
-    return X[order], y[order]
+        return int(seed)
+    bits = np.random.MT19937(generator(seed).integers(2**63))
+    return np.random.RandomState(bits)  # noqa: NPY002 - a local stream for scikit-learn
 
 
 #: The largest ``noise`` accepted. Every set lies within about 10 of the origin, so noise a
@@ -72,44 +68,23 @@ def _checked(n_samples, noise) -> tuple[int, float]:
 
 
 def make_moons(n_samples: int = 5000, noise: float = 0.1, seed=42) -> XY:
-    """Two interleaving half circles, two classes (scikit-learn's ``make_moons``)."""
+    """Two interleaving half circles, two classes: scikit-learn's ``make_moons``."""
+    from sklearn.datasets import make_moons as sklearn_moons
+
     n_samples, noise = _checked(n_samples, noise)
-    rng = _sklearn_stream(seed)
-    n_out = n_samples // 2
-    n_in = n_samples - n_out
-    t_out = np.linspace(0, np.pi, n_out)
-    t_in = np.linspace(0, np.pi, n_in)
-    X = np.vstack(
-        [
-            np.append(np.cos(t_out), 1 - np.cos(t_in)),
-            np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5),
-        ]
-    ).T  # (N,2)
-    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
-    X, y = _shuffled(X, y, rng)
-    X += rng.normal(scale=noise, size=X.shape)
-    return X, y
+    X, y = sklearn_moons(n_samples, noise=noise, random_state=_random_state(seed))
+    return X, y.astype(np.intp)
 
 
 def make_circles(n_samples: int = 2000, noise: float = 0.1, seed=42, factor: float = 0.5) -> XY:
-    """A small circle (radius ``factor``) inside a larger one, two classes (scikit-learn's)."""
+    """A small circle (radius ``factor``) inside a larger one, two classes: scikit-learn's
+    ``make_circles``."""
+    from sklearn.datasets import make_circles as sklearn_circles
+
     n_samples, noise = _checked(n_samples, noise)
     factor = check_range("factor", factor, low=0.0, high=1.0, low_open=True, high_open=True)
-    rng = _sklearn_stream(seed)
-    n_out = n_samples // 2
-    n_in = n_samples - n_out
-    t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
-    t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
-    X = np.vstack(
-        [
-            np.append(np.cos(t_out), np.cos(t_in) * factor),
-            np.append(np.sin(t_out), np.sin(t_in) * factor),
-        ]
-    ).T  # (N,2)
-    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
-    X, y = _shuffled(X, y, rng)
-    X += rng.normal(scale=noise, size=X.shape)
-    return X, y
+    X, y = sklearn_circles(n_samples, noise=noise, factor=factor, random_state=_random_state(seed))
+    return X, y.astype(np.intp)
 
 
 def make_blobs(n_samples: int = 1500, noise: float = 1.0, seed=42, n_classes: int = 3) -> XY:
@@ -119,17 +94,16 @@ def make_blobs(n_samples: int = 1500, noise: float = 1.0, seed=42, n_classes: in
     K = check_int("n_classes", n_classes, minimum=2)
     if K > n_samples:
         raise fail("n_classes", f"at most n_samples ({n_samples}): a point per blob", K)
-    rng = _sklearn_stream(seed)
-    centres = rng.uniform(-10.0, 10.0, size=(K, 2))  # (K,2)
-    counts = [n_samples // K + (k < n_samples % K) for k in range(K)]
-    X = np.empty((n_samples, 2))
-    y = np.empty(n_samples, dtype=np.intp)
-    start = 0
-    for k, n in enumerate(counts):
-        X[start : start + n] = rng.normal(loc=centres[k], scale=noise, size=(n, 2))
-        y[start : start + n] = k
-        start += n
-    return _shuffled(X, y, rng)
+    from sklearn.datasets import make_blobs as sklearn_blobs
+
+    X, y = sklearn_blobs(
+        n_samples,
+        centers=K,
+        cluster_std=noise,
+        center_box=(-10.0, 10.0),
+        random_state=_random_state(seed),
+    )
+    return X, y.astype(np.intp)
 
 
 def make_spiral(n_samples: int = 1500, noise: float = 0.2, seed=42, n_classes: int = 3) -> XY:
