@@ -148,6 +148,17 @@ def _checked_path(path) -> Path:
     return path
 
 
+def column_names(path) -> list[str] | None:
+    """A CSV/TSV file's column names, from its header row alone (None for ``.npz`` and IDX
+    files, whose columns have no names of their own)."""
+    from nnscratch.data.csvfile import _delimiter, _header, _Rows, _sample
+
+    path = Path(os.fspath(path))
+    if _format(path) != "csv":
+        return None
+    return _header(path, _Rows(path, _delimiter(path, _sample(path), None)), None)[0]
+
+
 def read(
     path,
     target: str | None = None,

@@ -20,7 +20,7 @@ import numpy as np
 from nnscratch.core.checks import fail
 from nnscratch.data.datasets import DATASETS, load_dataset
 from nnscratch.data.preprocessing import Preprocessor, prepare
-from nnscratch.data.readers import read
+from nnscratch.data.readers import column_names, read
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -145,14 +145,10 @@ def rows_for(path, header: dict) -> np.ndarray:
 
 def _columns(path, target: str | None) -> dict[str, np.ndarray]:
     """A data file's feature columns by name, its target column left out where it has one."""
-    from nnscratch.data.csvfile import _delimiter, _header, _Rows, _sample
-    from nnscratch.data.readers import _format
-
-    path = Path(os.fspath(path))
-    if _format(path) != "csv":
+    names = column_names(path)
+    if names is None:  # .npz or IDX: features and target apart already
         table = read(path)
         return dict(zip(table.feature_names, table.X.T, strict=True))
-    names, _ = _header(path, _Rows(path, _delimiter(path, _sample(path), None)), None)
     if target in names:
         table = read(path, target=target)
         return dict(zip(table.feature_names, table.X.T, strict=True))
