@@ -36,7 +36,9 @@ class MLP:
     Parameters
     ----------
     sizes : layer widths ``[D, H1, ..., K]``: inputs, hidden layers, outputs.
-    activation : hidden activation, a name (``"relu"``, ``"tanh"``, ...) or an ``Activation``.
+    activation : hidden activation, a name (``"relu"``, ``"tanh"``, ...) or an ``Activation``;
+        or a list of them, one per hidden layer (``["tanh", "relu"]``). ``activations`` holds
+        one per hidden layer; ``activation`` the one they share, ``None`` where they differ.
     init, bias_init : weight and bias initialisers, names or ``Initializer`` objects.
     seed : an int, a ``SeedSequence``, or one seed per member. Member ``p`` of a population
         seeded ``s`` draws from ``SeedSequence(s).spawn(P)[p]``, so a single network seeded
@@ -60,7 +62,7 @@ class MLP:
         self,
         sizes: Sequence[int],
         *,
-        activation: str | Activation = "relu",
+        activation: str | Activation | Sequence[str | Activation] = "relu",
         init: str | Initializer = "he",
         bias_init: str | Initializer = "zeros",
         seed: SeedLike = None,
@@ -86,7 +88,7 @@ class MLP:
             raise fail("dtype", "float32 or float64", dtype) from None
         if self.dtype not in (np.float32, np.float64):
             raise fail("dtype", "float32 or float64", dtype)
-        self.activation = get_activation(activation)
+        self.activation, self.activations = self._check_activation(activation)
         self.init = get_initializer(init)
         self.bias_init = get_initializer(bias_init, name="bias_init")
         self.loss_fn = get_loss(loss)
@@ -119,6 +121,18 @@ class MLP:
     @property
     def n_outputs(self) -> int:
         return self.sizes[-1]
+
+    def _check_activation(self, activation) -> tuple[Activation | None, list[Activation]]:
+        """The shared activation (``None`` where layers differ) and one per hidden layer."""
+        hidden = len(self.sizes) - 2
+        if isinstance(activation, (str, Activation)):
+            shared = get_activation(activation)
+            return shared, [shared] * hidden
+        if isinstance(activation, Sequence) and len(activation) == hidden:
+            layers = [get_activation(a, f"activation[{k}]") for k, a in enumerate(activation)]
+            return (layers[0] if len({id(a) for a in layers}) == 1 else None), layers
+        expected = f"a name or Activation, or a list of {hidden} (one per hidden layer)"
+        raise fail("activation", expected, activation)
 
     def _check_width(self, width) -> np.ndarray:
         """Active units per member and hidden layer, ``(P, L-1)``."""
@@ -168,7 +182,7 @@ class MLP:
                     layers.append(BatchNorm(np.ones((P, H), dtype=dt), np.zeros((P, H), dtype=dt)))
                 masked = np.any(self.width[:, k] < H)
                 mask = (np.arange(H) < self.width[:, k, None]).astype(dt) if masked else None
-                layers.append(ActivationLayer(self.activation, mask))
+                layers.append(ActivationLayer(self.activations[k], mask))
                 if np.any(self.dropout):
                     layers.append(Dropout(np.broadcast_to(self.dropout, (P,)), dropout_rngs))
         return layers
@@ -383,4 +397,6 @@ class MLP:
 
     def __repr__(self) -> str:
         pop = "" if self.population is None else f", population={self.population}"
-        return f"MLP({self.sizes}, activation={self.activation.name!r}{pop})"
+        f = self.activation
+        names = f.name if f is not None else [a.name for a in self.activations]
+        return f"MLP({self.sizes}, activation={names!r}{pop})"

@@ -87,6 +87,8 @@ def unsupported_network(net) -> str | None:
         return "dropout and batch norm run on the NumPy loop"
     if not all(v.flags.c_contiguous for v in net.population_params.values()):
         return "parameters are not C-contiguous arrays"
+    if net.activation is None:
+        return "an activation per hidden layer runs on the NumPy loop"
     if net.activation.name not in ACTIVATIONS:
         return f"activation {net.activation.name!r} is not compiled"
     if len(net.dense_layers) > MAX_LAYERS:

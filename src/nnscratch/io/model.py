@@ -53,12 +53,20 @@ def _scalar_or_list(value):
     return float(arr) if arr.ndim == 0 else arr.tolist()
 
 
+def activation_names(net) -> str | list[str]:
+    """The hidden activation's name, or one name per hidden layer where the layers differ."""
+    if net.activation is not None:
+        return net.activation.name
+    return [a.name for a in net.activations]
+
+
 def network_header(net) -> dict:
     """What rebuilds ``net`` (all but its arrays), as JSON-able values."""
     return {
         "sizes": list(net.sizes),
         "population": net.population,
-        "activation": net.activation.name,
+        # one name, or one per hidden layer where they differ
+        "activation": activation_names(net),
         "loss": _loss_name(net.loss_fn),
         "dtype": net.dtype.name,
         "batch_norm": net.batch_norm,
@@ -251,7 +259,8 @@ def _build(path: Path, header: dict):
     if not isinstance(spec, dict):
         raise ValueError(f"{path}: expected a header with a 'network' entry, got none")
     act = spec.get("activation")
-    if act not in available_activations():
+    names = act if isinstance(act, list) else [act]
+    if not all(isinstance(a, str) and a in available_activations() for a in names):
         raise ValueError(
             f"{path}: expected an activation known to this process, got {act!r} (a custom "
             "activation must be registered with register_activation before loading)"
@@ -370,6 +379,11 @@ def _estimator(path: Path, net, info):
     return classes[name]._from_model_file(net, info)
 
 
+def _names(activation) -> str:
+    """``relu``, or ``tanh/relu`` for one activation per hidden layer."""
+    return "/".join(map(str, activation)) if isinstance(activation, list) else str(activation)
+
+
 def describe_header(header: dict) -> str:
     """A model file's header as a few readable lines (``nnscratch inspect``)."""
     net = header.get("network", {})
@@ -379,7 +393,7 @@ def describe_header(header: dict) -> str:
     lines = [
         f"format       {header.get('format_version')} (written by nnscratch "
         f"{header.get('nnscratch_version')})",
-        f"network      {'-'.join(map(str, sizes))}, {net.get('activation')} hidden, "
+        f"network      {'-'.join(map(str, sizes))}, {_names(net.get('activation'))} hidden, "
         f"{net.get('loss')} output, {net.get('dtype')}",
         "population   " + ("one network" if P is None else f"{P} members"),
         f"parameters   {n_params:,} in {len(header.get('arrays', {}))} arrays"

@@ -343,12 +343,13 @@ def build_model(model, member: int | None = None, preprocessing=None) -> onnx.Mo
     x = "X" if pre is None else _preprocessing(g, "X", pre)
     outputs = _outputs(g, net, _layers(g, net, x, stacked=mean), kind, mean)
     graph = helper.make_graph(g.nodes, "nnscratch_mlp", inputs, outputs, g.initializers)
+    hidden = "/".join(a.name for a in net.activations) or "no"  # "tanh/relu": one per layer
     onnx_model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="nnscratch",
         producer_version=nnscratch.__version__,
-        doc_string=f"{'-'.join(map(str, net.sizes))} MLP, {net.activation.name} hidden, "
+        doc_string=f"{'-'.join(map(str, net.sizes))} MLP, {hidden} hidden, "
         f"{kind} output, {net.dtype.name}" + (f", mean of {net.n_members} members" if mean else ""),
     )
     onnx_model.ir_version = IR_VERSION
