@@ -151,19 +151,11 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """Hyperparameters, step count and state as a plain dict (arrays are copies)."""
-        names = (*self._ranges, "clip_norm")
-        hyper = {
-            n: np.array(getattr(self, n)) if np.ndim(getattr(self, n)) else getattr(self, n)
-            for n in names
-        }
-        hyper.update({n: getattr(self, n) for n in self._flags})
+        values = {n: getattr(self, n) for n in (*self._ranges, "clip_norm", *self._flags)}
+        hyper = {n: np.array(v) if np.ndim(v) else v for n, v in values.items()}
         state = {k: {n: a.copy() for n, a in s.items()} for k, s in self.state.items()}
-        return {
-            "optimizer": type(self).__name__,
-            "hyperparameters": hyper,
-            "t": self.t,
-            "state": state,
-        }
+        name = type(self).__name__
+        return {"optimizer": name, "hyperparameters": hyper, "t": self.t, "state": state}
 
     def load_state_dict(self, d: dict) -> None:
         """Restore what :meth:`state_dict` returned (hyperparameters are checked again)."""
