@@ -207,3 +207,86 @@ def test_tutorial_code_peer_is_the_same_algorithm():
     vectorised = nl.test_widths(*args, np.random.default_rng(1), 10, 2)
     literal = nl.test_widths(*args, np.random.default_rng(1), 10, 2, literal=True)
     np.testing.assert_array_equal(literal, vectorised)
+
+
+@pytest.mark.skipif(torch_missing, reason="torch not installed")
+def test_torch_func_peer_equals_nnscratch_population_step_for_step(moons_small):
+    """Given nnscratch's initial weights and the same row orders, the ``torch.func`` population
+    (``stack_module_state``, ``vmap`` over ``grad``) lands on nnscratch's weights after two
+    epochs. The 3-unit member's padding keeps nonzero draws, so only the width mask keeps
+    those units out."""
+    from benchmarks.peers import torch_func_peer as tf
+    from benchmarks.peers import torch_peers as tp
+
+    torch = tp.torch_module()
+    X, _, y, _ = moons_small
+    widths = [3, 8, 8]
+    net = tutorial.tutorial_network(2, 8, 2, seed=2, population=3, width=widths)
+    initial = {k: v.copy() for k, v in net.params.items()}
+    base, params, mask = tf.make_population(
+        torch, 2, widths, 2, torch.Generator().manual_seed(0), torch.float64
+    )
+    assert mask is not None and mask.shape == (3, 8)
+    names = {"hidden.weight": "W1", "hidden.bias": "b1", "output.weight": "W2", "output.bias": "b2"}
+
+    def linear_layout(params):  # nnscratch's (P, in, out) as torch.nn.Linear's (P, out, in)
+        return {
+            t: params[k].transpose(0, 2, 1) if k[0] == "W" else params[k] for t, k in names.items()
+        }
+
+    assert set(params) == set(names)
+
+    def used(name, h):  # the part of a parameter a member of width h uses
+        return {"hidden.weight": np.s_[:h], "hidden.bias": np.s_[:h]}.get(name) or (
+            np.s_[:, :h] if name == "output.weight" else np.s_[:]
+        )
+
+    for name, value in linear_layout(initial).items():
+        assert params[name].shape == value.shape
+        for m, h in enumerate(widths):  # the padding keeps its N(0, 1) draws: masked off
+            params[name][m][used(name, h)] = torch.from_numpy(value[m][used(name, h)])
+    rng = np.random.default_rng(9)
+    perms = [rng.permutation(X.shape[0]) for _ in range(2)]
+    for perm in perms:  # every member sees the epoch's rows in the same order
+        net.fit(
+            X[perm],
+            y[perm],
+            epochs=1,
+            batch_size=10,
+            optimizer=nns.SGD(lr=1e-4),
+            shuffle=False,
+            **ENGINE,
+        )
+    orders = [torch.from_numpy(np.tile(perm, (3, 1))) for perm in perms]
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y).long()
+    tf.fit_population(torch, base, params, mask, Xt, yt, 10, 1e-4, orders)
+    assert np.abs(net.params["W1"] - initial["W1"]).max() > 1e-6  # training moved the weights
+    for name, want in linear_layout(net.params).items():
+        got = params[name].numpy()
+        for m, h in enumerate(widths):  # units beyond a member's width are never used
+            cut = used(name, h)
+            np.testing.assert_allclose(
+                got[m][cut], want[m][cut], rtol=0, atol=1e-12, err_msg=f"{name}, member {m}"
+            )
+
+
+@pytest.mark.skipif(torch_missing, reason="torch not installed")
+def test_torch_func_peer_learns_the_moons_like_the_stacked_peer(moons_medium, monkeypatch):
+    """The whole peer, its own initialisation and shuffles: 5 epochs of batch 10 reach the
+    stacked PyTorch peer's and the reference loop's accuracy range."""
+    from benchmarks.peers import torch_func_peer as tf
+    from benchmarks.peers import torch_peers as tp
+
+    monkeypatch.setenv("NNS_BENCH_TORCH_THREADS", "1")
+    tp.torch_module.cache_clear()
+    X, Xt, y, yt = moons_medium
+    widths = [8, 64, 64]
+    ref = nl.test_widths(X, y, Xt, yt, widths, np.random.default_rng(0), 10, 5)
+    stacked = tp.test_stacked(X, y, Xt, yt, widths, 10, 5, seed=0)
+    func = tf.test_func(X, y, Xt, yt, widths, 10, 5, seed=0)
+    assert func.shape == (3,) and np.all((func >= 0) & (func <= 1))
+    acc = func[1:].mean()
+    assert acc > 0.8
+    assert abs(acc - stacked[1:].mean()) < 0.1 and abs(acc - ref[1:].mean()) < 0.1
+    one = tf.test_func(X, y, Xt, yt, [64], 10, 2, seed=1)  # W3: a population of one
+    assert one.shape == (1,) and one[0] > 0.8
