@@ -176,6 +176,8 @@ BAD = [
     ({"population": 65}, "population: expected a whole number from 1 to 64"),
     ({"population": 64, "hidden": "64,64,64,64"}, "population: expected at most"),
     ({"activation": "swish2"}, "activation: expected one of"),
+    ({"activation": "tanh,swish2"}, "activation: expected one of"),
+    ({"activation": "tanh,relu"}, "activation: expected one name, or one per hidden layer (1)"),
     ({"features": "x3"}, "features: expected one of"),
     ({"features": ""}, "features: expected one or more"),
     ({"noise": 2}, "noise: expected a number from 0 to 0.5"),
@@ -283,9 +285,12 @@ def test_export_loads_with_the_same_predictions(server, tmp_path, member):
     np.testing.assert_array_equal(net.predict_proba(Z), expected.predict_proba(Z))
 
 
-def test_snippet_trains_the_same_population(server):
+@pytest.mark.parametrize(("hidden", "activation"), [("4", "tanh"), ("5,3", "relu,tanh")])
+def test_snippet_trains_the_same_population(server, hidden, activation):
     """The page's Python snippet, run as it is, reaches the page's own test scores."""
-    configure(server, dataset="moons", hidden="4", population=2, seed=4, lr=0.1)
+    configure(
+        server, dataset="moons", hidden=hidden, activation=activation, population=2, seed=4, lr=0.1
+    )
     _, frame = api(server, "POST", "/api/step", {"epochs": 3})
     status, code, _ = request(server, "GET", "/api/snippet")
     assert status == 200
@@ -294,6 +299,27 @@ def test_snippet_trains_the_same_population(server):
     exec(compile(code, "snippet.py", "exec"), scope)
     scores = scope["net"].score(scope["X_test"], scope["parts"].y_test)
     np.testing.assert_allclose(scores, frame["curves"]["test_score"][-1][3], atol=1e-6)
+
+
+def test_an_activation_per_layer():
+    s = Settings.from_query({"hidden": "4,3", "activation": "relu,tanh"})
+    assert s.activations == ("relu", "tanh") and s.network_activation == ["relu", "tanh"]
+    assert s.as_query()["activation"] == "relu,tanh" and Settings.from_query(s.as_query()) == s
+    assert s.init == "he" and Settings.from_query({"activation": "tanh,sigmoid"}).init == "glorot"
+    # a layer added keeps the others' and copies the last; one removed takes its own away
+    assert Settings.from_query({"hidden": "4,3,2"}, s).activations == ("relu", "tanh", "tanh")
+    assert Settings.from_query({"hidden": "4"}, s).activation == ("relu",)
+    # one name for all layers, however it is written
+    assert Settings.from_query({"hidden": "4,3", "activation": "elu,elu"}).activation == ("elu",)
+    assert Settings.from_query({"hidden": "4,3", "activation": "elu"}).activations == ("elu",) * 2
+
+
+def test_equations_name_each_layers_activation(server):
+    frame = configure(server, dataset="xor", hidden="3,2", activation="relu,sigmoid", seed=1)
+    text = "\n".join(frame["equations"])
+    assert "h1 = relu(a1)" in text and "h2 = sigmoid(a2)" in text
+    assert "da1 = dh1 * relu'(a1)" in text and "da2 = dh2 * sigmoid'(a2)" in text
+    assert "activation=['relu', 'sigmoid']" in frame["snippet"]
 
 
 def test_settings_round_trip_through_the_url():

@@ -27,7 +27,7 @@ from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
@@ -106,6 +106,17 @@ def test_train_in_the_page(server, browser, downloads, tmp_path):
     wait(d, lambda d: d.find_element(By.ID, "layer-count").text == "3 hidden layers", "layer")
     assert server.playground.settings.hidden == (4, 2, 2)
     assert "hidden=4%2C2%2C2" in d.current_url and "dataset=xor" in d.current_url
+
+    # an activation per layer: the second hidden layer's own select
+    Select(d.find_elements(By.CSS_SELECTOR, "select.layer-activation")[1]).select_by_value("relu")
+    wait(d, lambda d: server.playground.settings.activation == ("tanh", "relu", "tanh"), "relu")
+    wait(d, lambda d: "h2 = relu(a2)" in d.find_element(By.ID, "equations").text, "equations")
+    assert Select(d.find_element(By.ID, "activation")).first_selected_option.text == "per layer"
+    values = [
+        e.get_attribute("value")
+        for e in d.find_elements(By.CSS_SELECTOR, "select.layer-activation")
+    ]
+    assert values == ["tanh", "relu", "tanh"] and "activation=tanh%2Crelu%2Ctanh" in d.current_url
 
     # play: the counter runs and the boundary changes; pause: both stop
     before = image(d)

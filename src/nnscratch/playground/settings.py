@@ -40,7 +40,8 @@ class Settings:
     features: tuple[str, ...] = ("x1", "x2")
     hidden: tuple[int, ...] = (4, 2)
     lr: float = 0.03
-    activation: str = "tanh"
+    #: one name for every hidden layer, or one per hidden layer
+    activation: tuple[str, ...] = ("tanh",)
     optimizer: str = "sgd"
     l1: float = 0.0
     l2: float = 0.0
@@ -52,6 +53,24 @@ class Settings:
     def task(self) -> str:
         return "regression" if self.dataset in REGRESSION else "classification"
 
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """One activation name per hidden layer."""
+        if len(self.activation) == 1:
+            return self.activation * len(self.hidden)
+        return self.activation
+
+    @property
+    def network_activation(self) -> str | list[str]:
+        """``MLP``'s ``activation``: the shared name, or the list of one per layer."""
+        return self.activation[0] if len(self.activation) == 1 else list(self.activation)
+
+    @property
+    def init(self) -> str:
+        """Glorot's initialisation where every hidden layer squashes (tanh, sigmoid), else He's."""
+        squash = all(a in ("tanh", "sigmoid") for a in self.activations)
+        return "glorot" if squash else "he"
+
     def n_weights(self, n_outputs: int) -> int:
         """Weights and biases of one member."""
         sizes = [len(self.features), *self.hidden, n_outputs]
@@ -62,6 +81,7 @@ class Settings:
         d = asdict(self)
         d["features"] = ",".join(self.features)
         d["hidden"] = ",".join(str(h) for h in self.hidden)
+        d["activation"] = ",".join(self.activation)
         return d
 
     @classmethod
@@ -76,6 +96,7 @@ class Settings:
         values = asdict(base or cls())
         for name, raw in query.items():
             values[name] = _PARSERS[name](name, raw)
+        values["activation"] = _per_layer(values["activation"], values["hidden"], query)
         return cls(**values)
 
 
@@ -126,6 +147,28 @@ def _hidden(name: str, raw) -> tuple[int, ...]:
     return tuple(_integer(f"{name} width", w, 1, MAX_WIDTH) for w in items)
 
 
+def _activations(name: str, raw) -> tuple[str, ...]:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)) or not items:
+        raise fail(name, "an activation name, or one per hidden layer", raw)
+    names = tuple(available_activations())
+    return tuple(_choice(name, item, names) for item in items)
+
+
+def _per_layer(activation: tuple[str, ...], hidden: tuple[int, ...], query: dict):
+    """One shared name, or exactly one per hidden layer (collapsed when all are the same).
+
+    Layers added or removed without new activations keep theirs: a new layer takes the
+    activation of the last one, a removed layer takes its own away.
+    """
+    if len(activation) > 1 and len(activation) != len(hidden):
+        if "activation" in query:
+            expected = f"one name, or one per hidden layer ({len(hidden)})"
+            raise fail("activation", expected, ",".join(activation))
+        activation = (activation + activation[-1:] * len(hidden))[: max(len(hidden), 1)]
+    return activation[:1] if len(set(activation)) == 1 else activation
+
+
 _PARSERS = {
     "dataset": lambda n, v: _choice(n, v, DATASETS),
     "noise": lambda n, v: _number(n, v, 0.0, 0.5),
@@ -135,7 +178,7 @@ _PARSERS = {
     "features": _features,
     "hidden": _hidden,
     "lr": lambda n, v: _number(n, v, 1e-6, 10.0),
-    "activation": lambda n, v: _choice(n, v, tuple(available_activations())),
+    "activation": _activations,
     "optimizer": lambda n, v: _choice(n, v, OPTIMIZERS),
     "l1": lambda n, v: _number(n, v, 0.0, 1.0),
     "l2": lambda n, v: _number(n, v, 0.0, 1.0),

@@ -25,14 +25,14 @@ def equations(s) -> list[str]:
     st = s.settings
     sizes = [len(st.features), *st.hidden, s.net.n_outputs]
     L = len(sizes) - 1
-    P, f = st.population, st.activation
+    P, f = st.population, st.activations
     lines = [f"x: (P={P}, N, D={sizes[0]})   inputs {', '.join(st.features)}, standardised"]
     prev = "x"
     for i in range(1, L + 1):
         shape = f"({sizes[i - 1]}, {sizes[i]})"
         if i < L:
             lines.append(
-                f"a{i} = {prev} W{i} + b{i},  h{i} = {f}(a{i})      W{i}: {shape}   eq. (6)"
+                f"a{i} = {prev} W{i} + b{i},  h{i} = {f[i - 1]}(a{i})      W{i}: {shape}   eq. (6)"
             )
             prev = f"h{i}"
         else:
@@ -50,8 +50,9 @@ def equations(s) -> list[str]:
             f"dW{i} = {below}^T {grad},  db{i} = sum_n {grad}                 eq. (15), (16)"
         )
         if i > 1:
+            g = f[i - 2]  # the activation of the layer below
             lines.append(
-                f"dh{i - 1} = {grad} W{i}^T,  da{i - 1} = dh{i - 1} * {f}'(a{i - 1})   eq. (17)"
+                f"dh{i - 1} = {grad} W{i}^T,  da{i - 1} = dh{i - 1} * {g}'(a{i - 1})   eq. (17)"
             )
             grad = f"da{i - 1}"
     if st.l2 or st.l1:
@@ -96,7 +97,7 @@ def python_snippet(s) -> str:
     st = s.settings
     cols = [FEATURES.index(f) for f in st.features]
     sizes = [len(cols), *st.hidden, s.net.n_outputs]
-    init = "glorot" if st.activation in ("tanh", "sigmoid") else "he"
+    init, act = st.init, st.network_activation
     loss = "cross_entropy" if s.data.task == "classification" else "mse"
     task = s.data.task
     stratify = task == "classification"
@@ -113,7 +114,7 @@ def python_snippet(s) -> str:
         "X_train = pre.transform(parts.X_train)[:, columns]",
         "X_test = pre.transform(parts.X_test)[:, columns]",
         "",
-        f"net = nns.MLP({sizes}, activation={st.activation!r}, init={init!r}, loss={loss!r},",
+        f"net = nns.MLP({sizes}, activation={act!r}, init={init!r}, loss={loss!r},",
         f"              seed={st.seed}, population={st.population}, l1={st.l1!r}, l2={st.l2!r},",
         f"              dropout={st.dropout!r})",
         f"optimizer = nns.get_optimizer({st.optimizer!r}, lr={st.lr!r})",

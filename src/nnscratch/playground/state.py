@@ -141,14 +141,13 @@ class Session:
         self.grid = self.inputs(grid_points(self.extent, GRID))  # (G,D)
         self.small_grid = self.inputs(grid_points(self.extent, NEURON_GRID))
         network = dict(
-            activation=s.activation,
+            activation=s.network_activation,
             seed=s.seed,
             population=s.population,
             loss="cross_entropy" if data.task == "classification" else "mse",
         )
         sizes = [len(s.features), *s.hidden, K]
-        init = "glorot" if s.activation in ("tanh", "sigmoid") else "he"
-        self.net = MLP(sizes, init=init, l1=s.l1, l2=s.l2, dropout=s.dropout, **network)
+        self.net = MLP(sizes, init=s.init, l1=s.l1, l2=s.l2, dropout=s.dropout, **network)
         # The boundary is drawn in float32 (its colours have 8 bits): a twin of the network
         # that takes a copy of the weights each frame predicts the grid in half the time.
         self.view = MLP(sizes, dtype=np.float32, **network)

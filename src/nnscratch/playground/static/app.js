@@ -315,7 +315,7 @@ function paintNode(c, b64, n) {
 let diagram = {key: null, canvases: [], links: []};
 
 function drawNetwork(f) {
-  const key = [f.settings.features, f.settings.hidden, f.network.layers.length,
+  const key = [f.settings.features, f.settings.hidden, f.settings.activation, f.network.layers.length,
     f.network.layers[f.network.layers.length - 1].length, f.task].join("|");
   if (key !== diagram.key || !diagram.links.length) {
     buildNetwork(f);
@@ -412,6 +412,7 @@ function column(title, layer) {
       controls.appendChild(b);
     }
     col.insertBefore(controls, t);
+    col.insertBefore(activationSelect(layer), t.nextSibling);
   }
   $("columns").appendChild(col);
   return col;
@@ -459,6 +460,26 @@ function styleLinks(links, weights) {
   });
 }
 
+// one activation per hidden layer: the header's select sets them all, these one each
+function activationsOf() {
+  const names = frame.settings.activation.split(",");
+  return names.length === 1 ? hiddenOf().map(() => names[0]) : names;
+}
+
+function activationSelect(layer) {
+  const select = document.createElement("select");
+  select.className = "layer-activation";
+  select.title = `Activation of hidden layer ${layer + 1}`;
+  for (const o of $("activation").options) if (!o.value.includes(",")) select.add(new Option(o.value, o.value));
+  select.value = activationsOf()[layer];
+  select.onchange = () => {
+    const names = activationsOf();
+    names[layer] = select.value;
+    configure({activation: names.join(",")});
+  };
+  return select;
+}
+
 function hiddenOf() {
   const h = frame.settings.hidden;
   return h === "" ? [] : h.split(",").map(Number);
@@ -498,10 +519,11 @@ function buildDatasets(task) {
 }
 
 function syncControls(s) {
+  for (const o of [...$("activation").options]) if (o.value.includes(",") && o.value !== s.activation) o.remove();
   for (const el of document.querySelectorAll("[data-setting]")) {
     const value = String(s[el.dataset.setting]);
     if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === value)) {
-      el.add(new Option(value, value));
+      el.add(new Option(value.includes(",") ? "per layer" : value, value));
     }
     el.value = value;
     const shown = $(`${el.id}-value`);
