@@ -273,7 +273,7 @@ def test_export_loads_with_the_same_predictions(server, tmp_path, member):
     query = "" if member is None else f"?member={member}"
     status, body, response = request(server, "GET", "/api/export" + query)
     assert status == 200 and "attachment" in response.getheader("Content-Disposition")
-    path = tmp_path / "model.nns"
+    path = tmp_path / "model.npz"
     path.write_bytes(body)
     net = load(path)
     session = server.playground.session
@@ -294,7 +294,7 @@ def test_snippet_trains_the_same_population(server, hidden, activation):
     _, frame = api(server, "POST", "/api/step", {"epochs": 3})
     status, code, _ = request(server, "GET", "/api/snippet")
     assert status == 200
-    code = code.decode().replace("nns.save(net, 'playground.nns')", "")
+    code = code.decode().replace("nns.save(net, 'playground.npz')", "")
     scope: dict = {}
     exec(compile(code, "snippet.py", "exec"), scope)
     scores = scope["net"].score(scope["X_test"], scope["parts"].y_test)

@@ -172,7 +172,7 @@ def test_train_in_the_page(server, browser, downloads, tmp_path):
     d.find_element(By.CSS_SELECTOR, "#members button[data-member='mean']").click()
     wait(d, lambda d: "mean of 8" in d.find_element(By.ID, "stats").text, "mean")
     click(d, "export")
-    target = downloads / "playground.nns"
+    target = downloads / "playground.npz"
     wait(d, lambda d: target.exists() and target.stat().st_size > 0, "no download")
     net = load(target)
     session = server.playground.session

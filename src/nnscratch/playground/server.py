@@ -146,7 +146,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _export(self, member: int | None) -> None:
         body = self.playground.export(member)
-        name = "playground.nns" if member is None else f"playground-member{member}.nns"
+        name = "playground.npz" if member is None else f"playground-member{member}.npz"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         self._send(200, body, "application/octet-stream", headers)
 

@@ -123,6 +123,6 @@ def python_snippet(s) -> str:
         "            optimizer=optimizer,",
         f"            seed=np.random.SeedSequence([{st.seed}, epoch]), on_nonfinite='stop')",
         "print('test score per member:', net.score(X_test, parts.y_test))",
-        "nns.save(net, 'playground.nns')",
+        "nns.save(net, 'playground.npz')",
     ]
     return "\n".join(lines)

@@ -322,7 +322,7 @@ class Playground:
             s = self.session
             members = None if member is None else [_member(member, s.net.n_members)]
             with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "playground.nns")
+                path = os.path.join(folder, "playground.npz")
                 save(s.net, path, members, classes=s.data.classes, training=training_record(s))
                 return Path(path).read_bytes()
 
