@@ -66,27 +66,29 @@ def make_population(torch, D: int, widths: Sequence[int], K: int, gen, dtype):
 
 
 def population_step(torch, base, masked: bool):
-    """``step(params, mask, xb, yb) -> grads``: per-member gradients of the summed
-    cross-entropy, ``(P, ...)`` like ``params``, from one ``vmap`` call."""
+    """``step(params, mask, xb, Yb) -> grads``: per-member gradients of the cross-entropy
+    summed over the batch (``Yb`` one-hot), ``(P, ...)`` like ``params``, from one ``vmap``
+    call."""
     call, grad, vmap = torch.func.functional_call, torch.func.grad, torch.func.vmap
-    cross_entropy = torch.nn.functional.cross_entropy
 
-    def loss(params, mask, xb, yb):  # one member: (b, D), (b,) -> summed cross-entropy
-        return cross_entropy(call(base, params, (xb, mask)), yb, reduction="sum")
+    def loss(params, mask, xb, Yb):  # one member: (b, D), (b, K) -> -sum Y log softmax, eq. (9)
+        return -(Yb * torch.log_softmax(call(base, params, (xb, mask)), dim=-1)).sum()
 
     return vmap(grad(loss), in_dims=(0, 0 if masked else None, 0, 0))
 
 
 def fit_population(torch, base, params, mask, X, y, batch_size: int, lr: float, orders):
     """SGD on every member at once, one epoch per entry of ``orders`` (each ``(P, N)``: the
-    members' row orders); updates ``params`` in place and returns it."""
+    members' row orders); ``y`` holds class indices. Updates ``params`` in place and
+    returns it."""
     step = population_step(torch, base, mask is not None)
     names, stack = list(params), list(params.values())
-    n = X.shape[0]
+    n, K = X.shape[0], params["output.bias"].shape[-1]
+    Y = torch.nn.functional.one_hot(y, K).to(X.dtype)  # (N, K)
     for order in orders:
         for start in range(0, n, batch_size):
             idx = order[:, start : start + batch_size]  # (P, b)
-            grads = step(params, mask, X[idx], y[idx])  # (P, b, D), (P, b)
+            grads = step(params, mask, X[idx], Y[idx])  # (P, b, D), (P, b, K)
             for name, p in zip(names, stack, strict=True):
                 p.sub_(grads[name], alpha=lr)
     return params
