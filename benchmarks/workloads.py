@@ -29,6 +29,7 @@ PEERS = (
     "tutorial-code",
     "torch-loop",
     "torch-stacked",
+    "torch-func",
     "jax",
     "sklearn",
 )
@@ -86,7 +87,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             "W3",
             "one net 2-64-2, moons, batch 10, 100 epochs",
-            (*SINGLE, "tutorial-code"),
+            (*SINGLE, "tutorial-code", "torch-func", "jax"),
             dense_flops([2, 64, 2], 3750, 100),
             _steps(3750, 10, 100),
         ),
@@ -132,14 +133,23 @@ def has_engine() -> bool:
     return "engine" in inspect.signature(train).parameters
 
 
+#: How to install an optional peer's package; for PyTorch the CPU build (PyPI's Linux wheels
+#: are CUDA builds, several GB with their ``nvidia-*`` packages, none of it used here).
+INSTALL = {
+    "torch": "pip install torch --index-url https://download.pytorch.org/whl/cpu",
+    "jax": "pip install jax",
+    "sklearn": "pip install scikit-learn",
+}
+
+
 def missing(peer: str) -> str | None:
     """Why ``peer`` cannot run here, or ``None``."""
     if peer == "nnscratch-numpy" and not has_engine():
         return "fit has no engine option: nnscratch is NumPy only"
-    need = {"torch-loop": "torch", "torch-stacked": "torch", "jax": "jax", "sklearn": "sklearn"}
-    need = need.get(peer)
+    need = {"torch-loop": "torch", "torch-stacked": "torch", "torch-func": "torch"}
+    need = {**need, "jax": "jax", "sklearn": "sklearn"}.get(peer)
     if need and importlib.util.find_spec(need) is None:
-        return f"{need} not installed"
+        return f"{need} not installed ({INSTALL[need]})"
     return None
 
 
@@ -236,7 +246,7 @@ def prepare(name: str, peer: str, k: int | None, seed: int) -> Callable[[], dict
         X, Xt, y, yt = synthetic(seed)
     widths = np.full(100, 64) if name == "W1" else W2_WIDTHS
     epochs = 10 if name == "W1" else 100
-    if name in ("W1", "W2") and peer not in ("nnscratch", "torch-stacked", "jax"):
+    if name in ("W1", "W2") and peer not in ("nnscratch", "torch-stacked", "torch-func", "jax"):
         widths = widths[subsample(w, k or w.units)]
 
     if peer == "nnscratch":
@@ -333,10 +343,25 @@ def prepare(name: str, peer: str, k: int | None, seed: int) -> Callable[[], dict
 
         return run
 
+    if peer == "torch-func":
+        if name not in ("W1", "W2", "W3"):
+            raise NotImplementedError("the torch.func peer runs the tutorial's networks, W1-W3")
+        from benchmarks.peers import torch_func_peer as tf
+        from benchmarks.peers import torch_peers as tp
+
+        tp.torch_module()
+        tf.warm_up()  # the first vmap/grad call's set-up, outside the clock
+        if name == "W3":  # a population of one
+            widths, epochs = [64], 100
+        return lambda: {"accuracy": tf.test_func(X, y, Xt, yt, widths, 10, epochs, seed).mean()}
+
     if peer == "jax":
-        if name not in ("W1", "W2"):
-            raise NotImplementedError("the JAX peer runs W1 and W2 (populations of the tutorial)")
+        if name not in ("W1", "W2", "W3"):
+            raise NotImplementedError("the JAX peer runs the tutorial's networks, W1-W3")
         from benchmarks.peers import jax_peer as jp
+
+        if name == "W3":  # a population of one
+            widths, epochs = [64], 100
 
         run, compile_seconds = jp.prepare_test(X, y, Xt, yt, widths, 10, epochs, seed)
         return lambda: {"accuracy": run().mean(), "compile_seconds": compile_seconds}
