@@ -32,9 +32,13 @@ epochs; W4 digits 64-128-10, Adam, batch 32, 50 epochs; W5 784-256-128-10 float3
 128, one epoch of 60,000 synthetic rows. Peers: ``nnscratch`` (as a user gets it),
 ``nnscratch-numpy`` (``fit(engine="numpy")``, when a compiled engine exists), ``numpy-loop``
 (the tutorial's code, one network at a time; ``numpy-bare``, a preallocated NumPy epoch, for
-W5), ``torch-loop``, ``torch-stacked`` (``bmm`` over the population, W1/W2), ``sklearn``
-(``MLPClassifier``). PyTorch runs with as many intra-op threads as cores
-(``NNS_BENCH_TORCH_THREADS`` overrides). Peers not installed are skipped with a note.
+W5), ``torch-loop``, ``torch-stacked`` (``bmm`` over the population, W1/W2), ``torch-func``
+(``torch.func``: ``stack_module_state``, ``vmap`` over ``grad`` of ``functional_call``;
+W1-W3), ``jax`` (``vmap``, ``lax.scan``, ``jit``; W1-W3), ``sklearn`` (``MLPClassifier``).
+PyTorch runs with as many intra-op threads as cores (``NNS_BENCH_TORCH_THREADS`` overrides).
+Peers not installed are skipped with a note naming the install command. The benchmarks run
+on the CPU: a CUDA build of PyTorch (what ``pip install torch`` gives on Linux) is said on
+stderr with its size on disk and the command for the CPU build.
 FLOPs: see ``benchmarks/workloads.py`` (matrix multiplies of forward and backward).
 """
 
@@ -55,6 +59,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 from benchmarks.machine import describe  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
+    INSTALL,
     PEERS,
     QUICK_SUBSAMPLE,
     WORKLOADS,
@@ -120,6 +125,55 @@ def estimator_measure(peer: str, seed: int) -> dict:
         "setup_rss_mb": setup_rss,
         "n_iter": int(est.n_iter_),
     }
+
+
+def installed_bytes(paths) -> int:
+    """Bytes of the files under ``paths`` (folders walked; missing paths count 0)."""
+    total = 0
+    for path in map(Path, paths):
+        files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
+        total += sum(f.lstat().st_size for f in files)
+    return total
+
+
+def torch_build_note(torch) -> str | None:
+    """One line when ``torch`` is a CUDA build (``torch.version.cuda`` set): its size here
+    (``torch`` with the ``nvidia`` and ``triton`` packages beside it) and how to get the CPU
+    build, which is all these CPU benchmarks use; ``None`` for a CPU build."""
+    cuda = getattr(getattr(torch, "version", None), "cuda", None)
+    if cuda is None:
+        return None
+    site = Path(torch.__file__).resolve().parent.parent
+    size = installed_bytes(site / name for name in ("torch", "nvidia", "triton"))
+    shown = f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
+    return (
+        f"note: PyTorch {torch.__version__} is a CUDA {cuda} build, {shown} on disk here with "
+        "its nvidia and triton packages (the CPU build of 2.13.0: 0.75 GB); these benchmarks "
+        "use the CPU only. For the CPU build: pip uninstall torch triton and the nvidia-* "
+        f"packages, then {INSTALL['torch']}"
+    )
+
+
+def check_torch() -> None:
+    """Say on stderr that an installed PyTorch is a CUDA build (see ``torch_build_note``)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return  # its rows are skipped, with the install command in their note
+    import torch
+
+    note = torch_build_note(torch)
+    if note:
+        print(note, file=sys.stderr, flush=True)
+
+
+def package_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 # train W1/W2 networks one at a time
@@ -261,7 +315,8 @@ def machine_lines(info: dict) -> list[str]:
     lines = [
         f"CPU: {info['cpu']}, {info['cores']} cores ({info['cores_available']} available)",
         f"Python {info['python']}, NumPy {info['numpy']}, BLAS: {info['blas']}",
-        f"PyTorch: {info['torch'] or 'not installed'}; scikit-learn: "
+        f"PyTorch: {info['torch'] or 'not installed'}; JAX: "
+        f"{info.get('jax') or 'not installed'}; scikit-learn: "
         f"{info['sklearn'] or 'not installed'}",
     ]
     if peak:
@@ -303,8 +358,10 @@ def main(argv=None) -> int:
         peer, seed = args.estimator_worker
         print(json.dumps(estimator_measure(peer, int(seed))), flush=True)
         return 0
+    check_torch()
     print("measuring the machine ...", file=sys.stderr, flush=True)
     info = describe()
+    info["jax"] = package_version("jax")
     plan = []  # (workload, peer, k) in run order
     skipped = {}
     for name in args.workloads:

@@ -290,3 +290,38 @@ def test_torch_func_peer_learns_the_moons_like_the_stacked_peer(moons_medium, mo
     assert abs(acc - stacked[1:].mean()) < 0.1 and abs(acc - ref[1:].mean()) < 0.1
     one = tf.test_func(X, y, Xt, yt, [64], 10, 2, seed=1)  # W3: a population of one
     assert one.shape == (1,) and one[0] > 0.8
+
+
+def test_a_cuda_build_of_torch_is_said_with_its_size_and_the_cpu_command(tmp_path):
+    """The note is built from the module's attributes and the files beside it, so a fake
+    module stands in for a CUDA build."""
+    from types import SimpleNamespace
+
+    from benchmarks.run import torch_build_note
+
+    site = tmp_path / "site-packages"
+    for folder, size in (("torch", 3_000_000), ("nvidia/cublas/lib", 2_500_000), ("numpy", 9)):
+        (site / folder).mkdir(parents=True)
+        (site / folder / "lib.so").write_bytes(b"\0" * size)
+    init = site / "torch" / "__init__.py"
+    init.write_text("")
+    cuda = SimpleNamespace(__version__="2.9.0+cu128", __file__=str(init))
+    cuda.version = SimpleNamespace(cuda="12.8")
+    note = torch_build_note(cuda)
+    assert note.startswith("note: PyTorch 2.9.0+cu128 is a CUDA 12.8 build, 6 MB on disk")
+    assert note.endswith("pip install torch --index-url https://download.pytorch.org/whl/cpu")
+    cpu = SimpleNamespace(__version__="2.13.0+cpu", __file__=str(init))
+    cpu.version = SimpleNamespace(cuda=None)
+    assert torch_build_note(cpu) is None
+
+
+def test_a_missing_peer_package_is_skipped_with_its_install_command(monkeypatch):
+    from benchmarks import workloads
+
+    monkeypatch.setattr(workloads.importlib.util, "find_spec", lambda name: None)
+    for peer in ("torch-loop", "torch-stacked", "torch-func"):
+        assert workloads.missing(peer) == (
+            "torch not installed (pip install torch --index-url https://download.pytorch.org/whl/cpu)"
+        )
+    assert workloads.missing("jax") == "jax not installed (pip install jax)"
+    assert workloads.missing("numpy-loop") is None
