@@ -135,22 +135,50 @@ def check_memory(name: str, n_bytes: float, what: str) -> None:
 
 
 def training_bytes(sizes, batch_size: int = 0, n_rows: int = 0, itemsize: int = 8) -> float:
-    """About the peak bytes one member of a population needs to train (an estimate).
+    """About the peak bytes one member of a population needs to train on ``n_rows`` rows in
+    batches of ``batch_size``, then evaluate them all (an estimate, a little high).
 
-    Its weights with their gradients and two optimizer moments (``4 W``); one batch's
-    activations, caches and their gradients (``3 B sum(sizes)``); six ``(N, K)`` arrays
-    while its ``N`` rows are evaluated; two int64 row orders of ``N`` (the shuffle).
+    Training holds its weights six times (``6 W``: the weights, their gradients, the
+    epoch's copy a diverging member returns to, two optimizer moments (Adam's; plain SGD
+    has none, so it needs about ``4 W``), an update's temporary), one batch's
+    activations, caches and their gradients (``3 B sum(sizes)``) and two int64 row orders
+    of ``N`` (the shuffle). Evaluating the ``N`` rows afterwards, the training's buffers
+    gone, holds the weights and five ``(N, K)`` arrays (the logits, the loss's log-softmax,
+    what scoring takes: about four of NumPy's, and the allocator's slack that the process's
+    resident memory shows beside them). The larger of the two counts.
+    ``benchmarks/scaling.py`` measures both peaks against this estimate; the hidden values
+    of an evaluation, worked through in blocks of rows that the population shares, are
+    counted by :func:`population_bytes`.
     """
     n_weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
-    n_values = 4 * n_weights + 3 * batch_size * sum(sizes) + 6 * sizes[-1] * n_rows
-    return float(itemsize * n_values + 16 * n_rows)
+    training = itemsize * (6 * n_weights + 3 * batch_size * sum(sizes)) + 16 * n_rows
+    evaluating = itemsize * (n_weights + 5 * sizes[-1] * n_rows)
+    return float(max(training, evaluating))
+
+
+def population_bytes(
+    P: int, sizes, batch_size: int = 0, n_rows: int = 0, itemsize: int = 8
+) -> float:
+    """About the peak bytes ``P`` members need to train and then evaluate (the estimate
+    :func:`check_fits` refuses by): ``P`` times :func:`training_bytes`, plus the hidden values
+    of the evaluation, worked through in blocks of rows
+    (:meth:`~nnscratch.core.network.MLP.logits_in_blocks`): four arrays of a block, a
+    layer's product and activation for one block and the one before it still cached: 16 MB
+    in float64 at most, however large ``P`` (unless one row of every member fills more)."""
+    from nnscratch.core.network import _BLOCK  # the block size prediction works with
+
+    widest = max(sizes)
+    rows = min(n_rows, max(1, _BLOCK // (P * widest)))  # rows per block, as predicted
+    return P * training_bytes(sizes, batch_size, n_rows, itemsize) + 4.0 * itemsize * (
+        P * rows * widest
+    )
 
 
 def check_fits(name: str, P: int, sizes, itemsize: int, batch_size=0, n_rows=0) -> None:
     """Refuse ``P`` networks of widths ``sizes`` (trained on ``batch_size`` of ``n_rows``
-    rows, where given) whose :func:`training_bytes` exceed this machine's memory."""
+    rows, where given) whose :func:`population_bytes` exceed this machine's memory."""
     on = f" on batches of {batch_size} of {n_rows} rows" if batch_size else ""
-    need = P * training_bytes(sizes, batch_size, n_rows, itemsize)
+    need = population_bytes(P, sizes, batch_size, n_rows, itemsize)
     check_memory(name, need, f"{P} network(s) of widths {list(sizes)}{on}")
 
 
