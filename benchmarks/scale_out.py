@@ -322,9 +322,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 networks, 1 repetition")
     parser.add_argument("--repeats", type=int, default=None, help="(default: 3; --quick 1)")
     parser.add_argument("--json", default=None, help="(default: benchmarks/scale_out.json)")
+    parser.add_argument(
+        "--markdown", metavar="JSON", help="print the README paragraph of a saved run and stop"
+    )
     parser.add_argument("--child", nargs=2, metavar=("BACKEND", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]), mode)))
         return 0
@@ -376,6 +382,67 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\nwritten: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
+
+
+def markdown(report: dict) -> str:
+    """The README's paragraph on scaling, every number from ``report`` (a saved run)."""
+    m, rows, model, s = report["machine"], report["medians"], report["model"], report["sweep"]
+    b = model["backends"]
+    local, two, dask, free = (
+        b[k] for k in ("local-1", "processes-2", "dask-2", "dask-2-untrimmed")
+    )
+    r = {k: rows[k] for k in rows}
+    proj = {(p["workers"], p["scale"]): p for p in report["projections"]}
+    a = report["assumptions"]
+    lines = [
+        f"How it scales, measured (`python -m benchmarks.scale_out`, {s['networks']:,} networks "
+        f"2-{s['hidden']}-2: {s['lrs']} learning rates x {s['trials']} trials, {s['epochs']} "
+        f"epochs, as {s['networks'] // s['chunk_size']} chunks of {s['chunk_size']:,} on every "
+        f"backend, records identical on all; medians of {report['repeats']}, each run a fresh "
+        f"process, one thread per process; {m['cpu']}, {m['cores']} cores, load average "
+        f"{m['load_before'][0]:.1f} before and {m['load_after'][0]:.1f} after):",
+        "",
+        "| backend | first sweep | again, workers warm | speed-up (first) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, label in (
+        ("local-1", "in process (`--backend local`)"),
+        ("processes-1", "`--backend processes --n-jobs 1` (no pool: in process)"),
+        ("processes-2", "`--backend processes --n-jobs 2`"),
+        ("dask-2", "`--backend dask --n-jobs 2` (local cluster)"),
+        ("dask-2-untrimmed", "the same, workers without `MALLOC_TRIM_THRESHOLD_`"),
+        ("local-threads", "in process, compiled kernels on every core"),
+    ):
+        x = r["local-1"]["cold_s"] / r[name]["cold_s"]
+        lines.append(
+            f"| {label} | {r[name]['cold_s']:.2f} s | {r[name]['warm_s']:.2f} s | {x:.2f}x |"
+        )
+    lines += [
+        "",
+        f"A pool's start-up (cold minus warm: processes, imports, kernels, the data) is "
+        f"{two['startup_s']:.2f} s for two loky workers and {dask['startup_s']:.2f} s on Dask, "
+        f"whose cluster takes {r['dask-2']['cluster_start_s']:.2f} s more to start (outside "
+        f"the sweep). A population costs p0 = {1e3 * model['p0_s']:.0f} ms whatever its size "
+        f"(the loop over batches); each chunk adds o = {1e3 * two['overhead_per_chunk_s']:.0f} "
+        f"ms of worker time on loky and {1e3 * dask['overhead_per_chunk_s']:.0f} ms on Dask "
+        f"({1e3 * free['overhead_per_chunk_s']:.0f} ms untrimmed), and a sweep "
+        f"{1e3 * two['overhead_per_sweep_s']:.0f} ms and {1e3 * dask['overhead_per_sweep_s']:.0f}"
+        f" ms once (dispatch, the data scattered); a no-op Dask task's round trip is "
+        f"{1e3 * r['dask-2']['noop_round_trip_s']:.1f} ms, "
+        f"{1e3 * r['dask-2']['noop_throughput_s']:.1f} ms each of 500 at once. The model "
+        f"`T = startup + s + ceil(c/W) (p0 + o + work/c)` (W workers, c chunks, work = "
+        f"{model['work_s']:.1f} s here) predicts {two['predicted_cold_s']:.1f} s for two loky "
+        f"workers (measured {two['measured_cold_s']:.1f} s) and {free['predicted_cold_s']:.1f} "
+        f"s for Dask untrimmed (measured {free['measured_cold_s']:.1f} s). By it, with a chunk "
+        f"per worker, 64 local cores would run this sweep in {proj[(64, 1)]['seconds']:.1f} s "
+        f"and one a hundred times larger in {proj[(64, 100)]['seconds']:.0f} s (against "
+        f"{proj[(64, 100)]['one_worker_s'] / 60:.0f} min on one core); 10 machines of 16 cores "
+        f"on Dask, {proj[(160, 1)]['seconds']:.1f} s and {proj[(160, 100)]['seconds']:.0f} s, "
+        f"assuming cores as fast as these, workers already running, a "
+        f"{1e3 * a['lan_round_trip_s']:.1f} ms network round trip per task and the scheduler's "
+        f"measured {1e3 * a['scheduler_dispatch_s']:.1f} ms per task, one task after another.",
+    ]
+    return "\n".join(lines)
 
 
 def _numba_version() -> str | None:
