@@ -1,8 +1,8 @@
 """Scaling out a sweep: one worker, two local processes, and a local Dask cluster.
 
 ```
-python -m benchmarks.scale_out            # the full run (~6 min on 2 cores)
-python -m benchmarks.scale_out --quick    # smoke run: 200 networks, 1 repetition (~1 min)
+python -m benchmarks.scale_out            # the full run (~10 min on 2 cores)
+python -m benchmarks.scale_out --quick    # smoke run: 200 networks, 1 repetition (~2 min)
 python -m benchmarks.scale_out --json benchmarks/scale_out.json --repeats 5
 ```
 
