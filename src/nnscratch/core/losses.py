@@ -202,9 +202,7 @@ class SigmoidBinaryCrossEntropy(Loss):
 
     def backward(self):
         s, t = self._cache
-        dz = (s - t)[..., None]  # (P,N,1)
-        dz *= self._scale
-        return dz
+        return (s - t)[..., None] * self._scale  # (P,N,1)
 
     def output(self, z):
         s = F.sigmoid(z[..., 0])
@@ -237,9 +235,8 @@ class _Regression(Loss):
 
     def check_targets(self, y, n_samples, n_outputs, name="y"):
         t = np.asarray(y)
-        expected = f"finite numbers of shape ({n_samples}, {n_outputs})" + (
-            f" or ({n_samples},)" if n_outputs == 1 else ""
-        )
+        flat = f" or ({n_samples},)" if n_outputs == 1 else ""
+        expected = f"finite numbers of shape ({n_samples}, {n_outputs}){flat}"
         if t.ndim == 1 and n_outputs == 1:
             t = t[:, None]
         if t.shape != (n_samples, n_outputs) or t.dtype.kind not in "fiub":
