@@ -112,6 +112,27 @@ def test_ctrl_c_stops_the_whole_sweep_and_keeps_what_finished():
     )
 
 
+def test_a_second_ctrl_c_while_a_stopped_population_is_evaluated_stops_at_once(monkeypatch, capsys):
+    """A stopped population's evaluation can take as long as an epoch: a second Ctrl-C
+    there ends the run at once (that population's trials then count as never reached)."""
+    from nnscratch.experiments import runner
+
+    entered = []
+
+    def evaluate_then_ctrl_c(net, X, y, sample_weight=None):
+        entered.append(net.n_members)
+        os.kill(os.getpid(), signal.SIGINT)  # the second press, while the first is handled
+        return runner_evaluate(net, X, y, sample_weight)
+
+    runner_evaluate = runner.evaluate
+    monkeypatch.setattr(runner, "evaluate", evaluate_then_ctrl_c)
+    ctrl_c = CtrlCAt(group=0, epoch=0, batch=1)
+    records = sweep(GRID, trials=2, base=TINY, data=DATA, seed=5, quiet=False, callbacks=[ctrl_c])
+    assert entered == [2]  # one evaluation begun, cut short, and no other population started
+    assert all(r.interrupted and math.isnan(r.test_accuracy) for r in records)
+    assert "Ctrl-C: evaluating the 2 networks trained so far" in capsys.readouterr().err
+
+
 def test_ctrl_c_between_populations_starts_no_other():
     ctrl_c = CtrlCAfter()
     records = sweep(GRID, trials=1, base=TINY, data=DATA, seed=5, quiet=True, callbacks=[ctrl_c])

@@ -91,6 +91,29 @@ class _EpochTicker(Callback):
         self.bar.update(1)
 
 
+class _AfterCtrlC(Callback):
+    """When a Ctrl-C has stopped a population's training, a second one stops the run at once.
+
+    The training loop's own handler took the first press; once it hands back to the run's,
+    that handler is told, so that a second press is not taken for a first while the
+    stopped population is evaluated (on a large one, that takes as long as an epoch).
+    """
+
+    def __init__(self, ctrl_c, quiet: bool) -> None:
+        self.ctrl_c, self.quiet = ctrl_c, quiet
+
+    def on_train_end(self, run) -> None:
+        if run.history.interrupted and not self.ctrl_c.pressed:
+            self.ctrl_c.pressed = True
+            if not self.quiet:
+                print(
+                    f"Ctrl-C: evaluating the {run.net.n_members} networks trained so far, to keep "
+                    "them (Ctrl-C again to stop at once)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+
 def _progress(total: int, quiet: bool, desc: str):
     """A tqdm bar on stderr, silent when ``quiet`` or when stderr is not a terminal."""
     from tqdm import tqdm
@@ -302,7 +325,7 @@ def _run(
     ]
     with _CtrlC().installed() as ctrl_c:
         try:
-            results = _results(jobs, data, n_workers, n_jobs, bar, callbacks, ctrl_c)
+            results = _results(jobs, data, n_workers, n_jobs, bar, callbacks, ctrl_c, quiet)
             for k, (epochs, stopped, m, seconds) in results:
                 keep(populations[k], epochs, stopped, m, seconds)
                 bar.update(epochs if n_workers != 1 else 0)
@@ -327,14 +350,14 @@ def _run(
     return records
 
 
-def _results(jobs, data, n_workers: int, n_jobs, bar, callbacks, ctrl_c):
+def _results(jobs, data, n_workers: int, n_jobs, bar, callbacks, ctrl_c, quiet: bool):
     """``(k, (epochs, interrupted, metrics, seconds))`` for each population ``jobs[k]``, as
     it finishes: on joblib's workers, or here, one after another, the bar ticking each epoch."""
     from nnscratch.experiments.parallel import run_chunks, train_chunk
 
     if n_workers != 1:
         return run_chunks(jobs, data, n_jobs, stop=lambda: ctrl_c.pressed)
-    ticking = [_EpochTicker(bar), *callbacks]
+    ticking = [_EpochTicker(bar), _AfterCtrlC(ctrl_c, quiet), *callbacks]
     return ((k, train_chunk(*job, data, ticking)) for k, job in enumerate(jobs))
 
 
