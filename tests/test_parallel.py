@@ -311,18 +311,20 @@ def test_cli_reports_a_population_that_keeps_failing_in_one_line(capsys, monkeyp
     assert len(out.read_text().splitlines()) == 1 + 4
 
 
-def test_the_clis_local_cluster_starts_workers_without_malloc_trimming():
-    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_, which turns glibc's adaptive mmap threshold
-    off and made training on a worker 2-5x slower than in a process; the CLI's cluster
-    unsets it (and keeps the nanny's one-thread-per-worker variables)."""
+def test_the_clis_local_cluster_starts_workers_without_malloc_trimming(monkeypatch):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ (in its workers, and in the process that
+    starts them: here as if another cluster had run before), which turns glibc's adaptive
+    mmap threshold off and made training on a worker 2-5x slower than in a process; the
+    CLI's cluster starts its workers without it, keeping the one-thread-per-worker ones."""
     distributed = pytest.importorskip("distributed")
     import argparse
 
     from nnscratch import cli as cli_module
 
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     args = argparse.Namespace(scheduler=None, n_jobs=1)
+    names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")
     with cli_module._dask_client(distributed, args) as client:
-        env = client.run(
-            lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
-        )
+        env = client.run(lambda: {k: os.environ.get(k) for k in names})
     assert list(env.values()) == [{"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}]
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's own, put back

@@ -915,13 +915,23 @@ def _dask_client(distributed, args):
     if args.scheduler is None:
         import dask
 
-        # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which turns off
-        # glibc's adaptive mmap threshold: every large NumPy temporary is then mapped and
-        # unmapped afresh, and training ran 2-5x slower on a worker than in a process.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-            cluster = distributed.LocalCluster(
-                n_workers=args.n_jobs or os.cpu_count() or 1, threads_per_worker=1, processes=True
-            )
+        # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set (and sets it in the
+        # process that starts them), which turns off glibc's adaptive mmap threshold: every
+        # large NumPy temporary is then mapped and unmapped afresh, and training ran 2-5x
+        # slower on a worker than in a process. These workers start without it.
+        trim = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        try:
+            with dask.config.set(
+                {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+            ):
+                cluster = distributed.LocalCluster(
+                    n_workers=args.n_jobs or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                )
+        finally:
+            if trim is not None:
+                os.environ["MALLOC_TRIM_THRESHOLD_"] = trim
         with cluster, distributed.Client(cluster) as client:
             yield client
         return
