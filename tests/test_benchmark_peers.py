@@ -38,14 +38,9 @@ def tutorial_net(seed, hidden=64):
     return tutorial.tutorial_network(2, hidden, 2, seed=seed)
 
 
-def test_numpy_loop_equals_nnscratch_with_the_same_permutations(moons_small):
-    X, _, y, _ = moons_small
-    net = tutorial_net(seed=3)
-    model = {k: v.copy() for k, v in net.params.items()}
-    initial = {k: v.copy() for k, v in net.params.items()}
-    rng = np.random.default_rng(7)
-    perms = [rng.permutation(X.shape[0]) for _ in range(2)]
-    for perm in perms:  # one epoch per call, rows already in the epoch's order
+def train_in_order(net, X, y, perms) -> None:
+    """One epoch of the tutorial's SGD (batch 10, lr 1e-4) per permutation, rows in its order."""
+    for perm in perms:
         net.fit(
             X[perm],
             y[perm],
@@ -55,6 +50,16 @@ def test_numpy_loop_equals_nnscratch_with_the_same_permutations(moons_small):
             shuffle=False,
             **ENGINE,
         )
+
+
+def test_numpy_loop_equals_nnscratch_with_the_same_permutations(moons_small):
+    X, _, y, _ = moons_small
+    net = tutorial_net(seed=3)
+    model = {k: v.copy() for k, v in net.params.items()}
+    initial = {k: v.copy() for k, v in net.params.items()}
+    rng = np.random.default_rng(7)
+    perms = [rng.permutation(X.shape[0]) for _ in range(2)]
+    train_in_order(net, X, y, perms)
     nl.fit(model, X, nl.one_hot(y, 2), batch_size=10, iter_num=2, perms=perms)
     for k, v in net.params.items():
         assert np.abs(v - initial[k]).max() > 1e-6  # training moved the weights
@@ -247,16 +252,7 @@ def test_torch_func_peer_equals_nnscratch_population_step_for_step(moons_small):
             params[name][m][used(name, h)] = torch.from_numpy(value[m][used(name, h)])
     rng = np.random.default_rng(9)
     perms = [rng.permutation(X.shape[0]) for _ in range(2)]
-    for perm in perms:  # every member sees the epoch's rows in the same order
-        net.fit(
-            X[perm],
-            y[perm],
-            epochs=1,
-            batch_size=10,
-            optimizer=nns.SGD(lr=1e-4),
-            shuffle=False,
-            **ENGINE,
-        )
+    train_in_order(net, X, y, perms)  # every member sees the rows in the same order
     orders = [torch.from_numpy(np.tile(perm, (3, 1))) for perm in perms]
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y).long()
     tf.fit_population(torch, base, params, mask, Xt, yt, 10, 1e-4, orders)
