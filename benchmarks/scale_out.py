@@ -409,8 +409,11 @@ def markdown(report: dict) -> str:
         ("local-1", "in process (`--backend local`)"),
         ("processes-1", "`--backend processes --n-jobs 1` (no pool: in process)"),
         ("processes-2", "`--backend processes --n-jobs 2`"),
-        ("dask-2", "`--backend dask --n-jobs 2` (local cluster)"),
-        ("dask-2-untrimmed", "the same, workers without `MALLOC_TRIM_THRESHOLD_`"),
+        ("dask-2", "a local Dask cluster of 2 workers, Dask's defaults"),
+        (
+            "dask-2-untrimmed",
+            "`--backend dask --n-jobs 2`: the same, without `MALLOC_TRIM_THRESHOLD_`",
+        ),
         ("local-threads", "in process, compiled kernels on every core"),
     ):
         x = r["local-1"]["cold_s"] / r[name]["cold_s"]
