@@ -11,7 +11,7 @@ first use. One file per concept:
 - ``forward``: when the compiled forward pass applies, and its Python side;
 - ``codes``: the vocabulary the kernels share (activation codes, leaky ReLU's slope);
 - ``llvm``: the LLVM intrinsics, aligned buffers and compiler settings (numba);
-- ``lanes``: the lanes layout, eight members to a vector, and its epoch (numba);
+- ``lanes``: the lanes layout, 8 (float64) or 16 (float32) members to a vector, its epoch (numba);
 - ``forward_lanes``: the forward pass on the lanes layout, for predictions (numba);
 - ``members``: the one-member epoch, a member per thread, for small populations (numba);
 - ``shuffle``: NumPy's PCG64 shuffles, compiled bit for bit (numba);

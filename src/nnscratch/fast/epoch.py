@@ -6,8 +6,9 @@ for every layer of every minibatch step; a population amortises that price over 
 but a single network, or a population of tiny networks, still spends most of its time in
 call overhead. This module compiles ONE EPOCH of the same algorithm (the same permutation
 per member, the same contiguous minibatches, the same gradients, the same update) with the
-members in SIMD lanes: groups of eight members, run in parallel threads, each step done for
-the eight at once, one vector instruction per operation, over the units of the group's
+members in SIMD lanes: groups of 8 members (float64) or 16 (float32, in float32 arithmetic),
+run in parallel threads, each step done for the group at once, one vector instruction per
+operation, over the units of the group's
 widest member only (:mod:`nnscratch.fast.lanes`). Populations under ``LANES_FROM``
 members, a single network above all, run one member per thread instead
 (:mod:`nnscratch.fast.members`). This module is their Python side and imports nothing of
@@ -63,7 +64,7 @@ SMALL_LAYER = 2**17
 
 
 #: From this many members on, the members share vector lanes (:mod:`nnscratch.fast.lanes`,
-#: eight to a group); below it each has a thread and vectorises along its units
+#: 8 or 16 to a group); below it each has a thread and vectorises along its units
 #: (:mod:`nnscratch.fast.members`). Measured on 2 cores: lanes cost about 8 us per group-step
 #: for 2-64-2, one member about 1.5 us per step, so lanes win from about 5 members on.
 LANES_FROM = 6

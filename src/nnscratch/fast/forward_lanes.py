@@ -12,7 +12,7 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.lanes import activation_buffer, forward_rows, group_layout, load_group
-from nnscratch.fast.llvm import G, scratch
+from nnscratch.fast.llvm import lanes, scratch
 
 #: Rows per block of the prediction kernel.
 BLOCK = 64
@@ -25,11 +25,12 @@ def forward_lanes(X, Ws, bs, widths, kind, out):
     N, D = X.shape
     P, L = widths.shape[0], len(Ws)
     everyone = np.ones(P, np.bool_)
-    for group in nb.prange((P + G - 1) // G):
+    for group in nb.prange((P + lanes(X) - 1) // lanes(X)):
+        G = lanes(X)  # inside the parallel body, a constant there (lanes.sgd_epoch)
         t00, t01 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
         t10, t11 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
         first = group * G
-        live, dims = group_layout(first, everyone, widths)
+        live, dims = group_layout(first, everyone, widths, G)
         K, Kp, Dp = widths[0, L], dims[L], dims[0]
         Wg, bg, mask, w_at, b_at = load_group(first, live, Ws, bs, widths, dims, X)
         h, h_at = activation_buffer(dims, BLOCK, X)

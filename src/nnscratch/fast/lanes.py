@@ -5,7 +5,9 @@ of :mod:`nnscratch.fast.forward_lanes` runs the same forward pass (:func:`forwar
 the same layout. The NumPy loop in :mod:`nnscratch.core.epoch` is the reference these loops
 follow, equation by equation.
 
-Layout: members in SIMD lanes. The population is cut into groups of ``G`` members, and every
+Layout: members in SIMD lanes. The population is cut into groups of ``G`` members, as many
+as one 512-bit vector holds (:func:`nnscratch.fast.llvm.lanes`: 8 in float64, 16 in float32,
+where every step runs in float32 arithmetic), and every
 array of a group ends in a lane axis of length ``G``: a group's weights are ``(in, out, G)``,
 its activations ``(rows, units, G)``, all flat, 64-byte aligned. Each step of the algorithm
 is then the same operation on ``G`` members at once, one vector instruction wide, whatever
@@ -27,8 +29,10 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
   keeps in registers;
 - memory read and written through pointers (``at(array, offset)[lane]``): numba checks an
   array index for a negative value (to wrap it around), per lane, unless it can prove the
-  index non-negative, and those checks break the eight accesses apart;
-- no branch around a load (a select of loaded values, or a product with 0/1, instead).
+  index non-negative, and those checks break the ``G`` accesses apart;
+- no branch around a load (a select of loaded values, or a product with 0/1, instead);
+- ``G`` and every float constant made inside the parallel loop's body with the intrinsics
+  ``lanes`` and ``num`` (a float64 literal would widen float32 arithmetic to float64).
 
 The tests pin every activation, depth, width mix and dtype to the NumPy loop.
 """
@@ -39,7 +43,7 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
-from nnscratch.fast.llvm import G, aligned, as_float, at, scratch
+from nnscratch.fast.llvm import aligned, as_float, at, lanes, num, scratch
 
 
 @nb.njit(inline="always")
@@ -47,17 +51,22 @@ def _exp(v, s):
     """``v = e ** v`` for ``v <= 0``, to an ulp or two, in arithmetic that vectorises.
 
     libm's ``exp`` is a scalar call. Here ``v = n ln 2 + r`` with ``|r| <= ln(2) / 2``,
-    ``e ** r`` is its Taylor series to ``r ** 13`` (remainder under 1e-17), and ``2 ** n`` is
-    built in the exponent bits, in the scratch ``s``. ``exp(0)`` is exactly 1. Below -708 the
-    result is ``e ** -708`` (3e-308) instead of a subnormal: nothing downstream can tell.
-    Two loops, each small enough for LLVM to unroll and vectorise.
+    ``e ** r`` is its Taylor series (float64: to ``r ** 13``, remainder under 1e-17;
+    float32: :func:`_exp32`), and ``2 ** n`` is built in the exponent bits, in the scratch
+    ``s``. ``exp(0)`` is exactly 1. Below -708 the result is ``e ** -708`` (3e-308) instead
+    of a subnormal: nothing downstream can tell. Two loops, each small enough for LLVM to
+    unroll and vectorise.
     """
+    G = lanes(v)
+    if G == 16:  # float32 (a constant: the other branch is not compiled in)
+        _exp32(v, s)
+        return
     for lane in range(G):
         x = v[lane]
         x = -708.0 if x < -708.0 else x  # NaN stays NaN
         n = np.floor(x * 1.4426950408889634 + 0.5)
         v[lane] = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
-        s[lane] = as_float((np.int64(n) + 1023) << 52)
+        s[lane] = as_float((np.int64(n) + 1023) << 52, v)
     for lane in range(G):
         r = v[lane]  # Horner, with the coefficients 1/13!, 1/12!, ..., 1/1!, 1/0!
         p = 1.6059043836821613e-10
@@ -78,14 +87,44 @@ def _exp(v, s):
 
 
 @nb.njit(inline="always")
+def _exp32(v, s):
+    """:func:`_exp` in float32 arithmetic, sixteen lanes: Cody and Waite's two-part ``ln 2``
+    (``n ln2_hi`` exact), the Taylor series to ``r ** 7`` (remainder under 6e-9, a tenth of
+    an ulp); below -87 the result is ``e ** -87`` (1.6e-38) instead of a subnormal. The
+    constants are made before the loops, which LLVM then unrolls whole."""
+    G = lanes(v)
+    low, log2e, half = num(v, -87.0), num(v, 1.4426950408889634), num(v, 0.5)
+    ln2_hi, ln2_lo = num(v, 0.693359375), num(v, -2.12194440e-4)
+    for lane in range(G):
+        x = v[lane]
+        x = low if x < low else x
+        n = np.floor(x * log2e + half)
+        v[lane] = (x - n * ln2_hi) - n * ln2_lo
+        s[lane] = as_float((np.int64(n) + 127) << 23, v)
+    # Horner, with the coefficients 1/7!, 1/6!, ..., 1/1!, 1/0!, in two loops: sixteen lanes
+    # of one loop would be too long for LLVM to unroll whole (and then vectorise)
+    c7, c6, c5 = num(v, 1.984126984126984e-4), num(v, 0.001388888888888889), num(v, 1 / 120)
+    c4, c3, c2, c1 = num(v, 1 / 24), num(v, 1 / 6), num(v, 0.5), num(v, 1.0)
+    q = nb.carray(scratch(v), G)
+    for lane in range(G):
+        r = v[lane]
+        q[lane] = ((c7 * r + c6) * r + c5) * r + c4
+    for lane in range(G):
+        r = v[lane]
+        v[lane] = ((((q[lane] * r + c3) * r + c2) * r + c1) * r + c1) * s[lane]
+
+
+@nb.njit(inline="always")
 def _activate(t, kind):
     """``t = f(t)`` for the activation with code ``kind`` (:mod:`nnscratch.fast.codes`)."""
+    G, zero, one = lanes(t), num(t, 0.0), num(t, 1.0)
     if kind == RELU:  # 0 * v keeps NaN a NaN
         for lane in range(G):
-            t[lane] = t[lane] if t[lane] > 0 else 0.0 * t[lane]
+            t[lane] = t[lane] if t[lane] > zero else zero * t[lane]
     elif kind == LEAKY_RELU:
+        slope = num(t, LEAKY_RELU_SLOPE)
         for lane in range(G):
-            t[lane] = t[lane] if t[lane] > 0 else LEAKY_RELU_SLOPE * t[lane]
+            t[lane] = t[lane] if t[lane] > zero else slope * t[lane]
     elif kind == TANH:
         for lane in range(G):
             t[lane] = np.tanh(t[lane])
@@ -93,7 +132,7 @@ def _activate(t, kind):
         for lane in range(G):
             v = t[lane]
             e = np.exp(-abs(v))
-            t[lane] = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+            t[lane] = one / (one + e) if v >= zero else e / (one + e)
 
 
 @nb.njit(inline="always")
@@ -104,6 +143,7 @@ def _output(a, o, t, m, mo, hidden, kind):
     ``f(0) = 0`` for every activation but the sigmoid: only its output is multiplied by the
     width mask ``m[mo : mo + G]``.
     """
+    G = lanes(t)
     if hidden:
         _activate(t, kind)
         if kind == SIGMOID:  # f(0) = 1/2
@@ -118,17 +158,18 @@ def _output(a, o, t, m, mo, hidden, kind):
 @nb.njit(inline="always")
 def _backprop(dp, t, h, o, kind):
     """``dp[o : o + G] = t * f'(a)``, from the activation's output ``h[o : o + G]`` (eq. 17)."""
+    G, zero, one = lanes(t), num(t, 0.0), num(t, 1.0)
     dp, h = at(dp, o), at(h, o)
     if kind == RELU or kind == LEAKY_RELU:  # h > 0 exactly when a > 0
-        slope = 0.0 if kind == RELU else LEAKY_RELU_SLOPE
+        slope = num(t, 0.0 if kind == RELU else LEAKY_RELU_SLOPE)
         for lane in range(G):
-            t[lane] = t[lane] if h[lane] > 0 else slope * t[lane]
+            t[lane] = t[lane] if h[lane] > zero else slope * t[lane]
     elif kind == TANH:
         for lane in range(G):
-            t[lane] = t[lane] * (1.0 - h[lane] * h[lane])
+            t[lane] = t[lane] * (one - h[lane] * h[lane])
     elif kind == SIGMOID:
         for lane in range(G):
-            t[lane] = t[lane] * (h[lane] * (1.0 - h[lane]))
+            t[lane] = t[lane] * (h[lane] * (one - h[lane]))
     for lane in range(G):
         dp[lane] = t[lane]
 
@@ -137,13 +178,13 @@ def _backprop(dp, t, h, o, kind):
 def _descend(x, o, step, t):
     """``x[o : o + G] -= step * t``, eq. (7)."""
     xp = at(x, o)
-    for lane in range(G):
+    for lane in range(lanes(t)):
         xp[lane] -= step[lane] * t[lane]
 
 
 @nb.njit(inline="always")
-def group_layout(first, active, widths):
-    """Which lanes hold a live member, and the group's even-padded layer sizes."""
+def group_layout(first, active, widths, G):
+    """Which of the group's ``G`` lanes hold a live member, and its even-padded layer sizes."""
     P, L = widths.shape[0], widths.shape[1] - 1
     live = np.zeros(G, np.bool_)
     dims = np.zeros(L + 1, np.int64)
@@ -165,7 +206,7 @@ def load_group(first, live, Ws, bs, widths, dims, like):
     Returns the flat weights, biases and masks with the offsets of layer ``k``'s weights
     ``(din, dout, G)`` and biases/masks ``(dout, G)``; all multiples of ``G``, so all aligned.
     """
-    L = len(Ws)
+    L, G = len(Ws), lanes(like)
     w_at = np.zeros(L + 1, np.int64)
     b_at = np.zeros(L + 1, np.int64)
     for k in range(L):
@@ -190,7 +231,7 @@ def load_group(first, live, Ws, bs, widths, dims, like):
 @nb.njit(inline="always")
 def activation_buffer(dims, rows, like):
     """The buffer of every layer's input ``(rows, din, G)`` and the logits, and its offsets."""
-    L = len(dims) - 1
+    L, G = len(dims) - 1, lanes(like)
     h_at = np.zeros(L + 2, np.int64)
     for k in range(L + 1):
         h_at[k + 1] = h_at[k] + rows * dims[k] * G
@@ -200,7 +241,7 @@ def activation_buffer(dims, rows, like):
 @nb.njit(inline="always")
 def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11):
     """Rows ``0..ne`` of every layer: ``a = h W + b``, eq. (5)/(6); ``h_next = f(a) * mask``."""
-    L = len(dims) - 1
+    L, G = len(dims) - 1, lanes(Wg)
     for k in range(L):
         din, dout = dims[k], dims[k + 1]
         W, b, m = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]], mask[b_at[k] :]
@@ -233,7 +274,7 @@ def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t1
 # the body of epoch_kernel(kind)'s kernel, inlined there and compiled with reassoc/contract
 # (fused multiply-adds; no nnan/ninf: divergence must show)
 @nb.njit(inline="always")
-def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out):
+def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out, upto):
     """One epoch of minibatch SGD for every member, ``G`` members to a group in the lanes.
 
     Transcribes one call of :class:`nnscratch.core.epoch.NumpyEpoch` for plain SGD on a
@@ -242,13 +283,21 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
     :class:`nnscratch.core.losses.SoftmaxCrossEntropy` (eq. (14)), the backward pass of the
     dense and activation layers (eq. (15)-(17)) and :class:`nnscratch.core.optim.SGD`'s update
     (eq. (7)); frozen members (``active`` False) are not touched.
+
+    ``upto`` (a constant, ``len(PHASES)`` for training) runs only the first ``upto`` of
+    :data:`PHASES` in each step: ``benchmarks/phases.py`` times each phase as the difference
+    of two such kernels.
     """
     # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
     # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
     P, n_rows = order.shape
     L = len(Ws)
     D = X.shape[1]
-    for group in nb.prange((P + G - 1) // G):
+    for group in nb.prange((P + lanes(X) - 1) // lanes(X)):
+        # constants made inside the parallel loop's body, which numba compiles as a function
+        # of its own: a value from outside would be an argument there, unknown to LLVM
+        G = lanes(X)  # members to a group: 8 float64, 16 float32
+        zero, one = num(X, 0.0), num(X, 1.0)
         t, u = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # vector registers
         t00, t01 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # a 2 x 2 tile
         t10, t11 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
@@ -256,7 +305,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
         best, label = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # class numbers
         z_label = nb.carray(scratch(X), G)
         first = group * G  # member in lane 0
-        live, dims = group_layout(first, active, widths)
+        live, dims = group_layout(first, active, widths, G)
         if dims[0] == 0:
             continue  # every member frozen
         K, Kp, Dp = widths[0, L], dims[L], dims[0]  # classes; padded: classes, inputs
@@ -276,7 +325,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
         for start in range(0, n_rows, batch_size):
             n = min(batch_size, n_rows - start)
             ne = n + n % 2  # rows in whole tiles; an odd batch's extra row is zeros
-            scale = 1.0 / n if mean else 1.0
+            scale = num(X, 1.0 / n if mean else 1.0)
             # --- gather the minibatch: row i of lane l is X[order[member, start + i]] ---
             for i in range(n):
                 for lane in range(G):
@@ -285,7 +334,11 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                         h[(i * Dp + c) * G + lane] = X[r, c]
             for o in range(n * Dp * G, ne * Dp * G):
                 h[o] = 0.0
+            if upto < 2:
+                continue
             forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
+            if upto < 3:
+                continue
             # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
             z = h[h_at[L] : h_at[L + 1]]
             for i in range(n):
@@ -295,21 +348,23 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                 for lane in range(G):  # the first maximum, as argmax takes it
                     zmax[lane], best[lane] = zi[lane], 0.0
                 for k in range(1, K):
+                    kf = num(X, k)
                     for lane in range(G):
                         v = zi[k * G + lane]
                         up = v > zmax[lane]
                         zmax[lane] = v if up else zmax[lane]
-                        best[lane] = k if up else best[lane]
+                        best[lane] = kf if up else best[lane]
                 for lane in range(G):
                     total[lane], z_label[lane] = 0.0, 0.0
                 for k in range(K):  # exp(0) = 1 exactly for the maximum
+                    kf = num(X, k)
                     for lane in range(G):
                         t[lane] = zi[k * G + lane] - zmax[lane]
                     _exp(t, u)
                     for lane in range(G):
                         di[k * G + lane] = t[lane]
                         total[lane] += t[lane]
-                        z_label[lane] += zi[k * G + lane] * (1.0 if label[lane] == k else 0.0)
+                        z_label[lane] += zi[k * G + lane] * (one if label[lane] == kf else zero)
                 for lane in range(G):  # loss = log(total) + zmax - z_y; the logs summed below
                     loss[lane] += zmax[lane] - z_label[lane]
                     hits[lane] += 1.0 if best[lane] == label[lane] else 0.0
@@ -319,9 +374,10 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                         loss[lane] += np.log(product[lane])
                         product[lane] = 1.0
                 for k in range(K):
+                    kf = num(X, k)
                     for lane in range(G):
                         v = di[k * G + lane] / total[lane] * scale
-                        di[k * G + lane] = v - scale * (1.0 if label[lane] == k else 0.0)
+                        di[k * G + lane] = v - scale * (one if label[lane] == kf else zero)
             for i in range(ne):  # the padding row and class add nothing below
                 for o in range(((i * Kp + (K if i < n else 0)) * G), (i + 1) * Kp * G):
                     d[o] = 0.0
@@ -330,7 +386,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                 din, dout = dims[k], dims[k + 1]
                 W, b = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]]
                 hin = h[h_at[k] : h_at[k + 1]]
-                if k > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
+                if k > 0 and upto >= 4:  # d_prev = (d W^T) * f'(a), eq. (17), W before its update
                     for i in range(0, ne, 2):
                         for c in range(0, din, 2):
                             for lane in range(G):
@@ -351,7 +407,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                             _backprop(d_prev, t10, hin, o1, kind)
                             _backprop(d_prev, t11, hin, o1 + G, kind)
                 # eq. (7) with eq. (15): W[c, j] -= lr * sum_i h[i, c] d[i, j]
-                for c in range(0, din, 2):
+                for c in range(0, din if upto >= 5 else 0, 2):
                     for j in range(0, dout, 2):
                         for lane in range(G):
                             t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
@@ -367,7 +423,7 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                         _descend(W, w0 + G, step, t01)
                         _descend(W, w1, step, t10)
                         _descend(W, w1 + G, step, t11)
-                for j in range(dout):  # eq. (16): db = column sums of d
+                for j in range(dout if upto >= 6 else 0):  # eq. (16): db = column sums of d
                     for lane in range(G):
                         t[lane] = 0.0
                     for i in range(ne):
@@ -393,18 +449,22 @@ def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, o
                     b[j] = bg[b_at[k] + j * G + lane]
 
 
+#: The phases of a step, in order (``upto`` of :func:`sgd_epoch` counts them).
+PHASES = ("gather", "forward", "loss", "backward", "weights", "biases")
+
+
 @functools.cache
-def epoch_kernel(kind: int):
+def epoch_kernel(kind: int, upto: int = len(PHASES)):
     """:func:`sgd_epoch` compiled for one activation, its code ``kind`` a constant.
 
     One kernel an activation (and, as numba's signatures go, a dtype and a depth): a run
     compiles the one branch it takes (on 2 cores, 60 s instead of 94 s for all five, under
     load); numba caches each, keyed by ``kind`` (a closure's constant), in one index. Its
-    arguments are :func:`sgd_epoch`'s but ``kind``.
+    arguments are :func:`sgd_epoch`'s but ``kind`` and ``upto`` (all phases by default).
     """
 
     @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
     def kernel(X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out):
-        sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out)
+        sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out, upto)
 
     return kernel

@@ -1,7 +1,8 @@
 """The LLVM and numba helpers the kernels are built from (imports numba; loaded only on use).
 
 Intrinsics that emit a few LLVM instructions where numba's own code would stop the
-vectoriser (:func:`scratch`, :func:`at`, :func:`as_float`), 64-byte aligned buffers
+vectoriser or widen float32 to float64 (:func:`lanes`, :func:`scratch`, :func:`at`,
+:func:`as_float`, :func:`num`), 64-byte aligned buffers
 (:func:`aligned`), and the compiler settings the lanes kernels are compiled under
 (:func:`compiled`). Why each is needed is in :mod:`nnscratch.fast.lanes`.
 """
@@ -10,14 +11,35 @@ from contextlib import contextmanager
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba import types
 from numba.core import cgutils, config
 from numba.extending import intrinsic
 
-#: Lanes of one vector: 8 float64 fill one 512-bit register. The lanes layout puts one member
-#: in each, a group of ``G`` members (:mod:`nnscratch.fast.lanes`).
-G = 8
+#: Bytes of one vector register (AVX-512). The lanes layout puts one member in each lane: a
+#: group is ``VECTOR_BYTES // itemsize`` members, 8 in float64 and 16 in float32
+#: (:mod:`nnscratch.fast.lanes`).
+VECTOR_BYTES = 64
+
+
+def group_size(dtype) -> int:
+    """Members to a lane group for ``dtype``: 8 float64, 16 float32 (the kernels' ``G``)."""
+    return VECTOR_BYTES // np.dtype(dtype).itemsize
+
+
+def _lanes_of(like) -> int:
+    return VECTOR_BYTES // (like.dtype.bitwidth // 8)
+
+
+@intrinsic
+def lanes(typingctx, like):
+    """``G``, the lanes of one vector of ``like``'s dtype: a constant, 8 float64, 16 float32."""
+    n = _lanes_of(like)
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.intp, n)
+
+    return types.intp(like), codegen
 
 
 @intrinsic
@@ -26,9 +48,21 @@ def scratch(typingctx, like):
     sig = types.CPointer(like.dtype)(like)
 
     def codegen(context, builder, signature, args):
-        return cgutils.alloca_once(builder, context.get_data_type(like.dtype), size=G)
+        data = context.get_data_type(like.dtype)
+        return cgutils.alloca_once(builder, data, size=_lanes_of(like))
 
     return sig, codegen
+
+
+@intrinsic
+def num(typingctx, like, value):
+    """``value`` as ``like``'s dtype: float32 arithmetic stays float32 (a float64 literal
+    would widen it)."""
+
+    def codegen(context, builder, signature, args):
+        return context.cast(builder, args[1], signature.args[1], signature.return_type)
+
+    return like.dtype(like, value), codegen
 
 
 @intrinsic
@@ -44,13 +78,15 @@ def at(typingctx, array, offset):
 
 
 @intrinsic
-def as_float(typingctx, bits):
-    """The float64 whose bit pattern is the int64 ``bits``."""
+def as_float(typingctx, bits, like):
+    """The float of ``like``'s dtype whose bit pattern is the low bits of the integer ``bits``."""
+    width = like.dtype.bitwidth
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        word = builder.trunc(args[0], ir.IntType(width)) if width < 64 else args[0]
+        return builder.bitcast(word, ir.FloatType() if width == 32 else ir.DoubleType())
 
-    return types.float64(types.int64), codegen
+    return like.dtype(types.int64, like), codegen
 
 
 @nb.njit(inline="always")
@@ -62,17 +98,28 @@ def aligned(n, like):
     return buf[start : start + n]
 
 
+#: LLVM's budget for unrolling a loop whole, while the lanes kernels compile, and its default
+#: at -O3. A loop over 16 float32 lanes of a 2 x 2 tile (four sums, eight loads) costs more
+#: than 300, and a lane loop left a loop is left scalar: the SLP vectoriser packs only
+#: straight-line code.
+UNROLL_THRESHOLD, DEFAULT_UNROLL_THRESHOLD = 1000, 300
+
+
 @contextmanager
 def compiled():
-    """Compile (or load from the cache) with SLP vectorisation on, loop vectorisation off.
+    """Compile (or load from the cache) with SLP vectorisation on, loop vectorisation off,
+    and lane loops unrolled whole (:data:`UNROLL_THRESHOLD`).
 
-    Both are numba-wide settings read when a function is compiled; they are restored on
-    exit. Wrap the calls of the lanes kernels (:func:`nnscratch.fast.lanes.sgd_epoch`,
-    :func:`nnscratch.fast.forward_lanes.forward_lanes`): the first one compiles.
+    All three are process-wide settings read when a function is compiled; they are
+    restored on exit. Wrap the calls of the lanes kernels
+    (:func:`nnscratch.fast.lanes.sgd_epoch`, :func:`nnscratch.fast.forward_lanes.forward_lanes`):
+    the first one compiles.
     """
     saved = config.SLP_VECTORIZE, config.LOOP_VECTORIZE
     config.SLP_VECTORIZE, config.LOOP_VECTORIZE = 1, 0
+    binding.set_option("nnscratch", f"-unroll-threshold={UNROLL_THRESHOLD}")
     try:
         yield
     finally:
         config.SLP_VECTORIZE, config.LOOP_VECTORIZE = saved
+        binding.set_option("nnscratch", f"-unroll-threshold={DEFAULT_UNROLL_THRESHOLD}")

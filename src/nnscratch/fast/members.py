@@ -2,10 +2,10 @@
 
 One epoch of minibatch SGD for a softmax MLP, every member in its own thread, each member's
 steps written as plain loops over only its active units, vectorised along the units by
-LLVM's loop vectoriser. :mod:`nnscratch.fast.lanes` puts eight members in the lanes of one
-vector instead, which wins once a population fills them;
+LLVM's loop vectoriser. :mod:`nnscratch.fast.lanes` puts 8 (float64) or 16 (float32) members
+in the lanes of one vector instead, which wins once a population fills them;
 :class:`nnscratch.fast.epoch.CompiledEpoch` picks this kernel for populations under
-``LANES_FROM`` members (a single network would use one lane of eight there). The NumPy loop
+``LANES_FROM`` members (a single network would use one lane of a vector there). The NumPy loop
 in :mod:`nnscratch.core.epoch` is the reference these loops follow, equation by equation.
 """
 
