@@ -199,16 +199,15 @@ def w1(repeats: int, dtype, peak: float) -> str:
             replay(kernels[k])
     phase_t: dict[int, list[float]] = defaultdict(list)
     groups_t: dict[int, list[float]] = defaultdict(list)
-    subsets = (8, 16, 96, 100)
+    P, G = args[2].shape[0], llvm.group_size(dtype)
+    n_groups = -(-P // G)
+    subsets = (G, 2 * G, (n_groups - 1) * G, P)  # 1, 2, n - 1 and n groups
     for _ in range(repeats):
         for k, kernel in kernels.items():
             phase_t[k].append(timed(lambda kernel=kernel: replay(kernel)))
         for p in subsets:
             groups_t[p].append(timed(lambda p=p: replay(kernels[n_phases], p)))
     pm = medians(phase_t)
-    P = args[2].shape[0]
-    G = llvm.group_size(dtype)
-    n_groups = -(-P // G)
     steps = -(-args[2].shape[1] // args[7]) * epochs
     per = lambda s: s / (n_groups * steps / 2) * 1e6  # noqa: E731 - us per group-step, per thread
     H, D, K = 64, 2, 2
@@ -244,13 +243,16 @@ def w1(repeats: int, dtype, peak: float) -> str:
     for p in subsets:
         g = -(-p // G)
         rows.append([p, g, ms(gm[p]), f"{gm[p] / g * 1e3:.2f}"])
-    one = gm[subsets[0]]
+    one, two, fewer, every = (gm[p] for p in subsets)
     out.append("Lane groups on the 2 threads (the full kernel on the first members only):")
     out.append(table(rows, ["members", "groups", "ms", "ms per group"]))
+    n = n_groups
+    strict, even = -(-n // 2) / -(-(n - 1) // 2), n / (n - 1)
     out.append(
-        f"2 threads on 2 groups: {2 * one / gm[16]:.2f}x one group's rate; 13 groups take"
-        f" {gm[100] / gm[96]:.2f}x the time of 12 (7 rounds on one thread against 6:"
-        f" ideal 1.17x, 1.08x if groups were split evenly)."
+        f"2 threads on 2 groups: {2 * one / two:.2f}x one group's rate; {n} groups take"
+        f" {every / fewer:.2f}x the time of {n - 1} ({-(-n // 2)} groups on one thread against"
+        f" {-(-(n - 1) // 2)}: {strict:.2f}x if the split were strict, {even:.2f}x if the work"
+        f" were divisible)."
     )
     return "\n\n".join(out)
 
