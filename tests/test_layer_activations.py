@@ -55,7 +55,8 @@ def test_shared_and_per_layer_names():
         ),
         (["tanh", "nope"], "activation[1]: expected one of: "),
         ([3, "relu"], "activation[0]: expected one of: "),
-        (42, "activation: expected a name or Activation"),
+        (42, "activation: expected one of: elu, gelu"),
+        (None, "activation: expected one of: elu, gelu"),
     ],
 )
 def test_bad_activation_lists_are_named(activation, message):

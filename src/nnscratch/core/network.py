@@ -125,10 +125,10 @@ class MLP:
     def _check_activation(self, activation) -> tuple[Activation | None, list[Activation]]:
         """The shared activation (``None`` where layers differ) and one per hidden layer."""
         hidden = len(self.sizes) - 2
-        if isinstance(activation, (str, Activation)):
-            shared = get_activation(activation)
+        if isinstance(activation, (str, Activation)) or not isinstance(activation, Sequence):
+            shared = get_activation(activation)  # or the error listing the names
             return shared, [shared] * hidden
-        if isinstance(activation, Sequence) and len(activation) == hidden:
+        if len(activation) == hidden:
             layers = [get_activation(a, f"activation[{k}]") for k, a in enumerate(activation)]
             return (layers[0] if len({id(a) for a in layers}) == 1 else None), layers
         expected = f"a name or Activation, or a list of {hidden} (one per hidden layer)"
