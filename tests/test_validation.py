@@ -309,11 +309,14 @@ def test_check_choice():
     )
 )
 def test_all_finite_agrees_with_isfinite(arr):
-    """The fast finiteness check (a float64 sum, exact test on overflow) never disagrees."""
+    """The fast finiteness check (a sum in the array's dtype, the exact test when it is not
+    finite) never disagrees, also where finite float32 entries overflow a float32 sum."""
     assert V.all_finite(arr) == bool(np.all(np.isfinite(arr)))
     with np.errstate(over="ignore"):  # large doubles become float32 infinities
         small = arr.astype(np.float32)
     assert V.all_finite(small) == bool(np.all(np.isfinite(small)))
+    huge = np.concatenate([small.ravel(), np.full(3, 3e38, dtype=np.float32)])
+    assert V.all_finite(huge) == bool(np.all(np.isfinite(small)))
 
 
 def test_sizes_may_be_an_array():
