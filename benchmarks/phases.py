@@ -190,11 +190,11 @@ def w1(repeats: int, dtype, peak: float) -> str:
         a = copies(args)
         if members is not None:  # the first `members` members only
             a = trim(a, members)
-        with llvm.compiled():
+        with llvm.compiled(dtype):
             for _ in range(epochs):
                 kernel(*a)
 
-    with llvm.compiled():
+    with llvm.compiled(dtype):
         for k in kernels:  # compile or load, untimed
             replay(kernels[k])
     phase_t: dict[int, list[float]] = defaultdict(list)

@@ -248,7 +248,7 @@ class CompiledEpoch:
 
         args = self._arguments(order, run)
         lanes = kernel_name(self.net.n_members) == "lanes"
-        with compiled() if lanes else contextlib.nullcontext():
+        with compiled(self.net.dtype) if lanes else contextlib.nullcontext():
             (epoch_kernel if lanes else members_kernel)(self.kind)(*args)
         out, n_rows = args[-1], order.shape[1]
         self.optimizer.t += -(-n_rows // self.batch_size)  # the steps NumPy counts

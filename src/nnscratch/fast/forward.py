@@ -56,7 +56,7 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
         return None
     if state["forward"] == "cold":
         cost.announce(cost.compile_seconds(state))
-    with compiled():
+    with compiled(net.dtype):
         forward_kernel(kind)(*args)
     ready.mark(marker)
     return args[-1]

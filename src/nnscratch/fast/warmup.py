@@ -110,7 +110,7 @@ def _compile(name: str, activation=None, dtype=None, hidden=None) -> dict:
     state = kernels.state(kernel, args)
     start = time.perf_counter()
     # the settings a run compiles each under (numba's cache key does not hold them)
-    with compiled() if name in ("lanes", "forward") else contextlib.nullcontext():
+    with compiled(dtype) if name in ("lanes", "forward") else contextlib.nullcontext():
         kernel(*args)
     seconds = time.perf_counter() - start
     layers = None if hidden is None else hidden + 1
