@@ -10,7 +10,6 @@ import pytest
 from benchmarks import scaling
 
 from nnscratch.core import checks
-from nnscratch.core.network import _BLOCK
 from nnscratch.core.optim import SGD
 from nnscratch.core.train import evaluate
 from nnscratch.tutorial import tutorial_network
@@ -45,7 +44,7 @@ def test_the_evaluations_block_of_hidden_values_is_shared_by_the_population():
         shared = checks.population_bytes(P, sizes, 10, 3750) - P * checks.training_bytes(
             sizes, 10, 3750
         )
-        assert 0 < shared <= 4 * 8 * max(_BLOCK, P * max(sizes))
+        assert 0 < shared <= 4 * 8 * max(checks.BLOCK, P * max(sizes))
     assert checks.population_bytes(5, sizes) == 5 * checks.training_bytes(sizes)  # no rows
 
 

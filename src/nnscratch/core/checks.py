@@ -157,6 +157,15 @@ def training_bytes(sizes, batch_size: int = 0, n_rows: int = 0, itemsize: int = 
     return float(max(training, evaluating))
 
 
+#: Prediction works through blocks of rows of at most this many hidden values per layer.
+BLOCK = 2**19
+
+
+def block_rows(P: int, widest: int) -> int:
+    """Rows per block of prediction: ``P x rows x widest`` stays under :data:`BLOCK`."""
+    return max(1, BLOCK // (P * widest))
+
+
 def population_bytes(
     P: int, sizes, batch_size: int = 0, n_rows: int = 0, itemsize: int = 8
 ) -> float:
@@ -166,13 +175,9 @@ def population_bytes(
     (:meth:`~nnscratch.core.network.MLP.logits_in_blocks`): four arrays of a block, a
     layer's product and activation for one block and the one before it still cached: 16 MB
     in float64 at most, however large ``P`` (unless one row of every member fills more)."""
-    from nnscratch.core.network import _BLOCK  # the block size prediction works with
-
-    widest = max(sizes)
-    rows = min(n_rows, max(1, _BLOCK // (P * widest)))  # rows per block, as predicted
-    return P * training_bytes(sizes, batch_size, n_rows, itemsize) + 4.0 * itemsize * (
-        P * rows * widest
-    )
+    rows = min(n_rows, block_rows(P, max(sizes)))  # rows per block of the evaluation
+    shared = 4.0 * itemsize * P * rows * max(sizes)
+    return P * training_bytes(sizes, batch_size, n_rows, itemsize) + shared
 
 
 def check_fits(name: str, P: int, sizes, itemsize: int, batch_size=0, n_rows=0) -> None:

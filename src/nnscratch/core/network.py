@@ -14,7 +14,7 @@ import numpy as np
 
 from nnscratch.core.activations import Activation, get_activation
 from nnscratch.core.callback import History, NonFiniteError
-from nnscratch.core.checks import check_fits, check_int, check_range, check_X, fail
+from nnscratch.core.checks import block_rows, check_fits, check_int, check_range, check_X, fail
 from nnscratch.core.engine import compiled_logits
 from nnscratch.core.epoch import finite_members
 from nnscratch.core.init import Initializer, get_initializer
@@ -24,10 +24,6 @@ from nnscratch.core.seeding import member_seeds, rng_for
 from nnscratch.core.train import train
 
 SeedLike = int | np.random.SeedSequence | Sequence | None
-
-
-#: Prediction works through blocks of rows of at most this many hidden values per layer.
-_BLOCK = 2**19
 
 
 class MLP:
@@ -319,7 +315,7 @@ class MLP:
         Rows are independent outside training, so blocks change nothing but memory: the
         hidden activations of a large population on a large set stay under ~4 MB.
         """
-        rows = max(1, _BLOCK // (self.n_members * max(self.sizes)))  # rows per block
+        rows = block_rows(self.n_members, max(self.sizes))
         blocks = [self.forward(X[i : i + rows]) for i in range(0, X.shape[0], rows)]
         return np.concatenate(blocks, axis=1)  # (P,N,K)
 
