@@ -65,7 +65,6 @@ def network_header(net) -> dict:
     return {
         "sizes": list(net.sizes),
         "population": net.population,
-        # one name, or one per hidden layer where they differ
         "activation": activation_names(net),
         "loss": _loss_name(net.loss_fn),
         "dtype": net.dtype.name,
@@ -379,8 +378,8 @@ def _estimator(path: Path, net, info):
     return classes[name]._from_model_file(net, info)
 
 
-def _names(activation) -> str:
-    """``relu``, or ``tanh/relu`` for one activation per hidden layer."""
+def activation_label(activation) -> str:
+    """A header's activation in words: ``relu``, or ``tanh/relu`` for one per hidden layer."""
     return "/".join(map(str, activation)) if isinstance(activation, list) else str(activation)
 
 
@@ -393,8 +392,8 @@ def describe_header(header: dict) -> str:
     lines = [
         f"format       {header.get('format_version')} (written by nnscratch "
         f"{header.get('nnscratch_version')})",
-        f"network      {'-'.join(map(str, sizes))}, {_names(net.get('activation'))} hidden, "
-        f"{net.get('loss')} output, {net.get('dtype')}",
+        f"network      {'-'.join(map(str, sizes))}, {activation_label(net.get('activation'))}"
+        f" hidden, {net.get('loss')} output, {net.get('dtype')}",
         "population   " + ("one network" if P is None else f"{P} members"),
         f"parameters   {n_params:,} in {len(header.get('arrays', {}))} arrays"
         + (" (all members)" if P is not None else ""),

@@ -53,6 +53,7 @@ from nnscratch.core.losses import (
 )
 from nnscratch.core.network import MLP
 from nnscratch.io.atomic import check_writable, write_bytes
+from nnscratch.io.model import activation_label, activation_names
 
 #: The operator set the graph uses: every operator it needs, and served by runtimes since
 #: 2022 (onnxruntime 1.12 and later).
@@ -343,7 +344,7 @@ def build_model(model, member: int | None = None, preprocessing=None) -> onnx.Mo
     x = "X" if pre is None else _preprocessing(g, "X", pre)
     outputs = _outputs(g, net, _layers(g, net, x, stacked=mean), kind, mean)
     graph = helper.make_graph(g.nodes, "nnscratch_mlp", inputs, outputs, g.initializers)
-    hidden = "/".join(a.name for a in net.activations) or "no"  # "tanh/relu": one per layer
+    hidden = activation_label(activation_names(net))  # as nnscratch inspect says it
     onnx_model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
