@@ -17,8 +17,8 @@ repetitions, the variants alternating within each repetition:
   the first epoch's arguments are replayed through kernels that stop after phase ``k``
   of :data:`nnscratch.fast.lanes.PHASES` (``epoch_kernel(kind, upto=k)``): phase ``k``'s
   time is ``t(k) - t(k - 1)``. The same kernel on 1, 2, 12 and 13 lane groups shows how
-  the groups share the threads. The first run compiles the six kernels (about 30-60 s
-  each; cached after).
+  the groups share the threads. The first run compiles the six kernels (about 5-10 s
+  each on two cores; cached after).
 - W5 (784-256-128-10 float32, one epoch): wrappers around every layer's forward and
   backward, the loss, the hit count and the optimizer step of the NumPy epoch; the batch
   gather timed alone over the same batches; what is left is the loop's own Python. The
@@ -115,7 +115,8 @@ def w1(repeats: int, dtype, peak: float) -> str:
     from nnscratch import tutorial
     from nnscratch.core.network import MLP
     from nnscratch.fast import epoch as fast_epoch
-    from nnscratch.fast import lanes, llvm, shuffle
+    from nnscratch.fast import lanes, llvm, shuffle, threads
+    from nnscratch.fast.codes import ACTIVATIONS
 
     X, Xt, y, yt = workloads.moons()
     X, Xt = X.astype(dtype), Xt.astype(dtype)
@@ -131,26 +132,24 @@ def w1(repeats: int, dtype, peak: float) -> str:
 
     accuracy = run()  # loads (or compiles) what the run uses
     # --- the whole run, then the same run with its pieces timed ---
-    original_kernel, n_all = lanes.epoch_kernel, len(lanes.PHASES)
+    original_kernel, original_split = lanes.epoch_kernel, threads.split
+    kinds = {original_kernel(kind): kind for kind in ACTIVATIONS.values()}  # no compile
     captured: list[tuple] = []
     samples: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeats):
         samples["total"].append(timed(run))
         clock = Clock()
 
-        def patched(kind, upto=n_all, clock=clock):
-            kernel = original_kernel(kind, upto)
+        def split(kernel, args, items, clock=clock):  # the epoch kernel's calls, timed
+            if kernel not in kinds:  # the shuffles, the predictions
+                return original_split(kernel, args, items)
+            if not captured:
+                captured.append((kinds[kernel], copies(args)))
+            t0 = time.perf_counter()
+            original_split(kernel, args, items)
+            clock.seconds["kernel"] += time.perf_counter() - t0
 
-            def call(*args):
-                if not captured:
-                    captured.append((kind, copies(args)))
-                t0 = time.perf_counter()
-                kernel(*args)
-                clock.seconds["kernel"] += time.perf_counter() - t0
-
-            return call
-
-        lanes.epoch_kernel = patched
+        threads.split = split
         clock.wrap(MLP, "fit", "fit")
         clock.wrap(fast_epoch.CompiledEpoch, "__call__", "epoch")
         clock.wrap(shuffle, "shuffled", "shuffle")
@@ -159,7 +158,7 @@ def w1(repeats: int, dtype, peak: float) -> str:
             t = timed(run)
         finally:
             clock.restore()
-            lanes.epoch_kernel = original_kernel
+            threads.split = original_split
         s = clock.seconds
         samples["kernel"].append(s["kernel"])
         samples["epoch Python"].append(s["epoch"] - s["kernel"])
@@ -190,9 +189,10 @@ def w1(repeats: int, dtype, peak: float) -> str:
         a = copies(args)
         if members is not None:  # the first `members` members only
             a = trim(a, members)
+        groups = -(-len(a[2]) // llvm.group_size(dtype))
         with llvm.compiled(dtype):
             for _ in range(epochs):
-                kernel(*a)
+                original_split(kernel, a, groups)
 
     with llvm.compiled(dtype):
         for k in kernels:  # compile or load, untimed

@@ -37,11 +37,11 @@ NUMPY_FLOPS = 10e9
 FAST_FLOPS, FAST_STEP_S = 10e9, 0.5e-6
 
 #: Seconds to compile each kernel on a cold cache, by its name in
-#: :mod:`nnscratch.fast.kernels`: measured on 2 cores with a load average of 4 to 5 (ReLU,
-#: float64, one hidden layer; ``benchmarks/coldstart.py``): lanes and shuffle 68 s, members
-#: and shuffle 17 s, shuffle 1.3 s. With the machine to itself they take half as long
-#: (35 s, 10 s; forward 14 s): the estimates err towards NumPy.
-COMPILE_S = {"lanes": 70.0, "members": 20.0, "shuffle": 2.0, "forward": 40.0}
+#: :mod:`nnscratch.fast.kernels` (ReLU, float64, one hidden layer; ``nnscratch warmup`` on a
+#: fresh ``NUMBA_CACHE_DIR``): measured on 2 cores with the machine to itself, lanes 9.1 s,
+#: members 4.3 s, forward 2.3 s, shuffle 0.8 s, and taken about 10% higher. Under load they
+#: take up to twice as long, and the estimates then err towards compiling.
+COMPILE_S = {"lanes": 10.0, "members": 5.0, "shuffle": 1.0, "forward": 3.0}
 
 #: Seconds to import numba and load one kernel from its disk cache.
 LOAD_S = 0.3

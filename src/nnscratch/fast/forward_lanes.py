@@ -1,6 +1,6 @@
 """The compiled forward pass on the lanes layout (imports numba; loaded only on use).
 
-:func:`forward_lanes` gives every member's logits for prediction: the forward pass of
+:func:`forward_kernel`'s kernel gives every member's logits for prediction: the forward pass of
 :mod:`nnscratch.fast.lanes` (``forward_rows``), ``G`` members to a group, on blocks of
 ``BLOCK`` rows that every lane shares. Its Python side, which decides when it applies, is
 :func:`nnscratch.fast.forward.logits`.
@@ -18,48 +18,43 @@ from nnscratch.fast.llvm import lanes, scratch
 BLOCK = 64
 
 
-@nb.njit(inline="always")
-def forward_lanes(X, Ws, bs, widths, kind, out):
-    # X (N,D); Ws[l] (P,in,out); bs[l] (P,out); widths (P,L+1); out (P,N,K): every member's
-    # logits for every row, BLOCK rows at a time
-    N, D = X.shape
-    P, L = widths.shape[0], len(Ws)
-    everyone = np.ones(P, np.bool_)
-    for group in nb.prange((P + lanes(X) - 1) // lanes(X)):
-        G = lanes(X)  # inside the parallel body, a constant there (lanes.sgd_epoch)
-        t00, t01 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
-        t10, t11 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
-        first = group * G
-        live, dims = group_layout(first, everyone, widths, G)
-        K, Kp, Dp = widths[0, L], dims[L], dims[0]
-        Wg, bg, mask, w_at, b_at = load_group(first, live, Ws, bs, widths, dims, X)
-        h, h_at = activation_buffer(dims, BLOCK, X)
-        z = h[h_at[L] : h_at[L + 1]]
-        for start in range(0, N, BLOCK):
-            n = min(BLOCK, N - start)
-            ne = n + n % 2
-            for i in range(n):  # every lane sees the same rows
-                for c in range(D):
-                    v = X[start + i, c]
-                    for lane in range(G):
-                        h[(i * Dp + c) * G + lane] = v
-            for o in range(n * Dp * G, ne * Dp * G):
-                h[o] = 0.0
-            forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
-            for lane in range(G):
-                if live[lane]:
-                    for i in range(n):
-                        for k in range(K):
-                            out[first + lane, start + i, k] = z[(i * Kp + k) * G + lane]
-
-
 @functools.cache
 def forward_kernel(kind: int):
-    """:func:`forward_lanes` compiled for one activation, its code ``kind`` a constant
-    (as :func:`nnscratch.fast.lanes.epoch_kernel`); its arguments but ``kind``."""
+    """The forward kernel for the activation with code ``kind``, a constant of the closure
+    (as :func:`nnscratch.fast.lanes.epoch_kernel`)."""
 
-    @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
-    def kernel(X, Ws, bs, widths, out):
-        forward_lanes(X, Ws, bs, widths, kind, out)
+    @nb.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+    def forward_lanes(X, Ws, bs, widths, out, first_group, stride):
+        # X (N,D); Ws[l] (P,in,out); bs[l] (P,out); widths (P,L+1); out (P,N,K): every member's
+        # logits for every row, BLOCK rows at a time; groups first_group, + stride, ... (threads)
+        N, D = X.shape
+        P, L = widths.shape[0], len(Ws)
+        everyone = np.ones(P, np.bool_)
+        G = lanes(X)
+        t00, t01 = scratch(X), scratch(X)
+        t10, t11 = scratch(X), scratch(X)
+        for group in range(first_group, (P + G - 1) // G, stride):
+            first = group * G
+            live, dims = group_layout(first, everyone, widths, G)
+            K, Kp, Dp = widths[0, L], dims[L], dims[0]
+            Wg, bg, mask, w_at, b_at = load_group(first, live, Ws, bs, widths, dims, X)
+            h, h_at = activation_buffer(dims, BLOCK, X)
+            z = h[h_at[L] : h_at[L + 1]]
+            for start in range(0, N, BLOCK):
+                n = min(BLOCK, N - start)
+                ne = n + n % 2
+                for i in range(n):  # every lane sees the same rows
+                    for c in range(D):
+                        v = X[start + i, c]
+                        for lane in range(G):
+                            h[(i * Dp + c) * G + lane] = v
+                for o in range(n * Dp * G, ne * Dp * G):
+                    h[o] = 0.0
+                forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
+                for lane in range(G):
+                    if live[lane]:
+                        for i in range(n):
+                            for k in range(K):
+                                out[first + lane, start + i, k] = z[(i * Kp + k) * G + lane]
 
-    return kernel
+    return forward_lanes

@@ -34,13 +34,16 @@ def shuffle_args() -> tuple[np.ndarray, np.ndarray]:
 def state(kernel, args) -> str:
     """``"loaded"``, ``"cached"`` or ``"cold"``: the kernel for these arguments' types.
 
+    ``args`` are a call's arguments but the two that :func:`nnscratch.fast.threads.split`
+    adds (the first item and the stride, two integers).
+
     ``"cached"`` asks numba's cache index the question numba asks before compiling (the
     same key: the signature, the machine, the kernel's bytecode and constants, a source
     that has not changed). It reads numba's private cache API; where that fails (another
     numba), the answer is ``"cold"``, which can only make ``engine="auto"`` pick NumPy.
     """
     try:
-        sig = tuple(kernel.typeof_pyval(a) for a in args)
+        sig = tuple(kernel.typeof_pyval(a) for a in (*args, 0, 1))
         if sig in kernel.overloads:
             return "loaded"
         cache = kernel._cache

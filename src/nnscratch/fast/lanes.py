@@ -1,6 +1,6 @@
 """The lanes layout, and the epoch of minibatch SGD it runs (imports numba; loaded only on use).
 
-:func:`sgd_epoch` runs one epoch of minibatch SGD for a softmax MLP; the prediction kernel
+:func:`epoch_kernel` compiles one epoch of minibatch SGD for a softmax MLP; the prediction kernel
 of :mod:`nnscratch.fast.forward_lanes` runs the same forward pass (:func:`forward_rows`) on
 the same layout. The NumPy loop in :mod:`nnscratch.core.epoch` is the reference these loops
 follow, equation by equation.
@@ -31,8 +31,18 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
   array index for a negative value (to wrap it around), per lane, unless it can prove the
   index non-negative, and those checks break the ``G`` accesses apart;
 - no branch around a load (a select of loaded values, or a product with 0/1, instead);
-- ``G`` and every float constant made inside the parallel loop's body with the intrinsics
-  ``lanes`` and ``num`` (a float64 literal would widen float32 arithmetic to float64).
+- every float constant made with the intrinsic ``num`` (a float64 literal would widen
+  float32 arithmetic to float64);
+- the small helpers called at every tile (``_backprop``, ``_descend``) take pointers, not
+  arrays: with no reference counts to keep, they are plain functions that LLVM inlines.
+  numba's own inlining (``inline="always"``) copies and types a function again at every
+  call site, and cost W1's kernel several seconds of compile per helper; it is kept for the
+  few helpers with one call site where LLVM's inlining measured slower (``_exp``,
+  ``_activate``, ``forward_rows``).
+
+Threads: the kernel is a serial loop over the lane groups that releases the GIL, and
+:func:`nnscratch.fast.threads.split` runs it in one thread per core, each thread every
+``stride``-th group (numba's ``prange`` doubled the compile time).
 
 The tests pin every activation, depth, width mix and dtype to the NumPy loop.
 """
@@ -46,7 +56,7 @@ from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TA
 from nnscratch.fast.llvm import aligned, as_float, at, lanes, num, scratch
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always")  # numba's inlining: here, LLVM's left the one call a call
 def _exp(v, s):
     """``v = e ** v`` for ``v <= 0``, to an ulp or two, in arithmetic that vectorises.
 
@@ -105,7 +115,7 @@ def _exp32(v, s):
     # of one loop would be too long for LLVM to unroll whole (and then vectorise)
     c7, c6, c5 = num(v, 1.984126984126984e-4), num(v, 0.001388888888888889), num(v, 1 / 120)
     c4, c3, c2, c1 = num(v, 1 / 24), num(v, 1 / 6), num(v, 0.5), num(v, 1.0)
-    q = nb.carray(scratch(v), G)
+    q = scratch(v)
     for lane in range(G):
         r = v[lane]
         q[lane] = ((c7 * r + c6) * r + c5) * r + c4
@@ -114,52 +124,40 @@ def _exp32(v, s):
         v[lane] = ((((q[lane] * r + c3) * r + c2) * r + c1) * r + c1) * s[lane]
 
 
-@nb.njit(inline="always")
-def _activate(t, kind):
-    """``t = f(t)`` for the activation with code ``kind`` (:mod:`nnscratch.fast.codes`)."""
-    G, zero, one = lanes(t), num(t, 0.0), num(t, 1.0)
-    if kind == RELU:  # 0 * v keeps NaN a NaN
-        for lane in range(G):
-            t[lane] = t[lane] if t[lane] > zero else zero * t[lane]
-    elif kind == LEAKY_RELU:
-        slope = num(t, LEAKY_RELU_SLOPE)
-        for lane in range(G):
-            t[lane] = t[lane] if t[lane] > zero else slope * t[lane]
-    elif kind == TANH:
-        for lane in range(G):
-            t[lane] = np.tanh(t[lane])
-    elif kind == SIGMOID:  # without overflow for large |v|
-        for lane in range(G):
-            v = t[lane]
-            e = np.exp(-abs(v))
-            t[lane] = one / (one + e) if v >= zero else e / (one + e)
+@nb.njit(inline="always")  # one call site; LLVM's inlining left float32 slower
+def _activate(a, o, m, rows, units, kind):
+    """``a = f(a) * m`` on ``rows`` rows of ``units`` units from ``a[o]`` on, eq. (5).
 
-
-@nb.njit(inline="always")
-def _output(a, o, t, m, mo, hidden, kind):
-    """``a[o : o + G] = f(t)`` for a hidden layer, ``= t`` for the logits.
-
-    A unit beyond a member's width has zero weights and bias, so ``t = 0`` there and
-    ``f(0) = 0`` for every activation but the sigmoid: only its output is multiplied by the
-    width mask ``m[mo : mo + G]``.
+    ``f`` is the activation with code ``kind`` (:mod:`nnscratch.fast.codes`). A unit beyond a
+    member's width has zero weights and bias, so ``a = 0`` there and ``f(0) = 0`` for every
+    activation but the sigmoid: only its output is multiplied by the width mask ``m``.
     """
-    G = lanes(t)
-    if hidden:
-        _activate(t, kind)
-        if kind == SIGMOID:  # f(0) = 1/2
-            mp = at(m, mo)
-            for lane in range(G):
-                t[lane] *= mp[lane]
-    ap = at(a, o)
-    for lane in range(G):
-        ap[lane] = t[lane]
+    G, zero, one = lanes(a), num(a, 0.0), num(a, 1.0)
+    for r in range(rows):
+        for j in range(units):
+            t = at(a, o + (r * units + j) * G)
+            if kind == RELU:  # 0 * v keeps NaN a NaN
+                for lane in range(G):
+                    t[lane] = t[lane] if t[lane] > zero else zero * t[lane]
+            elif kind == LEAKY_RELU:
+                slope = num(a, LEAKY_RELU_SLOPE)
+                for lane in range(G):
+                    t[lane] = t[lane] if t[lane] > zero else slope * t[lane]
+            elif kind == TANH:
+                for lane in range(G):
+                    t[lane] = np.tanh(t[lane])
+            elif kind == SIGMOID:  # without overflow for large |v|; f(0) = 1/2, masked
+                mp = at(m, j * G)
+                for lane in range(G):
+                    v = t[lane]
+                    e = np.exp(-abs(v))
+                    t[lane] = (one / (one + e) if v >= zero else e / (one + e)) * mp[lane]
 
 
-@nb.njit(inline="always")
-def _backprop(dp, t, h, o, kind):
-    """``dp[o : o + G] = t * f'(a)``, from the activation's output ``h[o : o + G]`` (eq. 17)."""
+@nb.njit
+def _backprop(dp, t, h, kind):
+    """``dp[:G] = t * f'(a)``, from the activation's output ``h[:G]`` (eq. 17)."""
     G, zero, one = lanes(t), num(t, 0.0), num(t, 1.0)
-    dp, h = at(dp, o), at(h, o)
     if kind == RELU or kind == LEAKY_RELU:  # h > 0 exactly when a > 0
         slope = num(t, 0.0 if kind == RELU else LEAKY_RELU_SLOPE)
         for lane in range(G):
@@ -174,15 +172,14 @@ def _backprop(dp, t, h, o, kind):
         dp[lane] = t[lane]
 
 
-@nb.njit(inline="always")
-def _descend(x, o, step, t):
-    """``x[o : o + G] -= step * t``, eq. (7)."""
-    xp = at(x, o)
+@nb.njit
+def _descend(xp, step, t):
+    """``xp[:G] -= step[:G] * t``, eq. (7)."""
     for lane in range(lanes(t)):
         xp[lane] -= step[lane] * t[lane]
 
 
-@nb.njit(inline="always")
+@nb.njit  # once per group: a call costs nothing
 def group_layout(first, active, widths, G):
     """Which of the group's ``G`` lanes hold a live member, and its even-padded layer sizes."""
     P, L = widths.shape[0], widths.shape[1] - 1
@@ -199,7 +196,7 @@ def group_layout(first, active, widths, G):
     return live, dims
 
 
-@nb.njit(inline="always")
+@nb.njit
 def load_group(first, live, Ws, bs, widths, dims, like):
     """Copy a group's members in: lane-major, zero beyond each member's own width.
 
@@ -228,7 +225,7 @@ def load_group(first, live, Ws, bs, widths, dims, like):
     return Wg, bg, mask, w_at, b_at
 
 
-@nb.njit(inline="always")
+@nb.njit
 def activation_buffer(dims, rows, like):
     """The buffer of every layer's input ``(rows, din, G)`` and the logits, and its offsets."""
     L, G = len(dims) - 1, lanes(like)
@@ -264,207 +261,206 @@ def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t1
                         t01[lane] += p0[lane] * wp[G + lane]
                         t10[lane] += p1[lane] * wp[lane]
                         t11[lane] += p1[lane] * wp[G + lane]
-                o0, o1 = (i * dout + j) * G, ((i + 1) * dout + j) * G
-                _output(a, o0, t00, m, j * G, hidden, kind)
-                _output(a, o0 + G, t01, m, (j + 1) * G, hidden, kind)
-                _output(a, o1, t10, m, j * G, hidden, kind)
-                _output(a, o1 + G, t11, m, (j + 1) * G, hidden, kind)
-
-
-# the body of epoch_kernel(kind)'s kernel, inlined there and compiled with reassoc/contract
-# (fused multiply-adds; no nnan/ninf: divergence must show)
-@nb.njit(inline="always")
-def sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out, upto):
-    """One epoch of minibatch SGD for every member, ``G`` members to a group in the lanes.
-
-    Transcribes one call of :class:`nnscratch.core.epoch.NumpyEpoch` for plain SGD on a
-    softmax MLP: per batch of ``order``, the forward pass of
-    :meth:`nnscratch.core.network.MLP.forward` (eq. (5)/(6)), the loss and gradient of
-    :class:`nnscratch.core.losses.SoftmaxCrossEntropy` (eq. (14)), the backward pass of the
-    dense and activation layers (eq. (15)-(17)) and :class:`nnscratch.core.optim.SGD`'s update
-    (eq. (7)); frozen members (``active`` False) are not touched.
-
-    ``upto`` (a constant, ``len(PHASES)`` for training) runs only the first ``upto`` of
-    :data:`PHASES` in each step: ``benchmarks/phases.py`` times each phase as the difference
-    of two such kernels.
-    """
-    # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
-    # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
-    P, n_rows = order.shape
-    L = len(Ws)
-    D = X.shape[1]
-    for group in nb.prange((P + lanes(X) - 1) // lanes(X)):
-        # constants made inside the parallel loop's body, which numba compiles as a function
-        # of its own: a value from outside would be an argument there, unknown to LLVM
-        G = lanes(X)  # members to a group: 8 float64, 16 float32
-        zero, one = num(X, 0.0), num(X, 1.0)
-        t, u = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # vector registers
-        t00, t01 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # a 2 x 2 tile
-        t10, t11 = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
-        zmax, total = nb.carray(scratch(X), G), nb.carray(scratch(X), G)
-        best, label = nb.carray(scratch(X), G), nb.carray(scratch(X), G)  # class numbers
-        z_label = nb.carray(scratch(X), G)
-        first = group * G  # member in lane 0
-        live, dims = group_layout(first, active, widths, G)
-        if dims[0] == 0:
-            continue  # every member frozen
-        K, Kp, Dp = widths[0, L], dims[L], dims[0]  # classes; padded: classes, inputs
-        rows = batch_size + batch_size % 2
-        Wg, bg, mask, w_at, b_at = load_group(first, live, Ws, bs, widths, dims, X)
-        h, h_at = activation_buffer(dims, rows, X)  # h[k]: layer k's input; h[L]: the logits
-        widest = dims.max()
-        d = aligned(rows * widest * G, X)  # dL/da of the current layer
-        d_prev = aligned(rows * widest * G, X)
-        step = aligned(G, X)  # learning rate per lane; 0 in empty lanes
-        for lane in range(G):
-            if live[lane]:
-                step[lane] = lr[first + lane]
-        product = np.ones(G)
-        loss = np.zeros(G)
-        hits = np.zeros(G)
-        for start in range(0, n_rows, batch_size):
-            n = min(batch_size, n_rows - start)
-            ne = n + n % 2  # rows in whole tiles; an odd batch's extra row is zeros
-            scale = num(X, 1.0 / n if mean else 1.0)
-            # --- gather the minibatch: row i of lane l is X[order[member, start + i]] ---
-            for i in range(n):
+                a0, a1 = at(a, (i * dout + j) * G), at(a, ((i + 1) * dout + j) * G)
                 for lane in range(G):
-                    r = order[min(first + lane, P - 1), start + i]
-                    for c in range(D):
-                        h[(i * Dp + c) * G + lane] = X[r, c]
-            for o in range(n * Dp * G, ne * Dp * G):
-                h[o] = 0.0
-            if upto < 2:
-                continue
-            forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
-            if upto < 3:
-                continue
-            # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
-            z = h[h_at[L] : h_at[L + 1]]
-            for i in range(n):
-                zi, di = at(z, i * Kp * G), at(d, i * Kp * G)
-                for lane in range(G):
-                    label[lane] = y[order[min(first + lane, P - 1), start + i]]
-                for lane in range(G):  # the first maximum, as argmax takes it
-                    zmax[lane], best[lane] = zi[lane], 0.0
-                for k in range(1, K):
-                    kf = num(X, k)
-                    for lane in range(G):
-                        v = zi[k * G + lane]
-                        up = v > zmax[lane]
-                        zmax[lane] = v if up else zmax[lane]
-                        best[lane] = kf if up else best[lane]
-                for lane in range(G):
-                    total[lane], z_label[lane] = 0.0, 0.0
-                for k in range(K):  # exp(0) = 1 exactly for the maximum
-                    kf = num(X, k)
-                    for lane in range(G):
-                        t[lane] = zi[k * G + lane] - zmax[lane]
-                    _exp(t, u)
-                    for lane in range(G):
-                        di[k * G + lane] = t[lane]
-                        total[lane] += t[lane]
-                        z_label[lane] += zi[k * G + lane] * (one if label[lane] == kf else zero)
-                for lane in range(G):  # loss = log(total) + zmax - z_y; the logs summed below
-                    loss[lane] += zmax[lane] - z_label[lane]
-                    hits[lane] += 1.0 if best[lane] == label[lane] else 0.0
-                    product[lane] *= total[lane]  # 1 <= total <= K
-                for lane in range(G):
-                    if product[lane] > 1e250 or i == n - 1:  # sum of logs = log of product
-                        loss[lane] += np.log(product[lane])
-                        product[lane] = 1.0
-                for k in range(K):
-                    kf = num(X, k)
-                    for lane in range(G):
-                        v = di[k * G + lane] / total[lane] * scale
-                        di[k * G + lane] = v - scale * (one if label[lane] == kf else zero)
-            for i in range(ne):  # the padding row and class add nothing below
-                for o in range(((i * Kp + (K if i < n else 0)) * G), (i + 1) * Kp * G):
-                    d[o] = 0.0
-            # --- backward and update, last layer first ---
-            for k in range(L - 1, -1, -1):
-                din, dout = dims[k], dims[k + 1]
-                W, b = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]]
-                hin = h[h_at[k] : h_at[k + 1]]
-                if k > 0 and upto >= 4:  # d_prev = (d W^T) * f'(a), eq. (17), W before its update
-                    for i in range(0, ne, 2):
-                        for c in range(0, din, 2):
-                            for lane in range(G):
-                                t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
-                            for j in range(dout):
-                                d0 = at(d, (i * dout + j) * G)
-                                d1 = at(d, ((i + 1) * dout + j) * G)
-                                w0 = at(W, (c * dout + j) * G)
-                                w1 = at(W, ((c + 1) * dout + j) * G)
-                                for lane in range(G):
-                                    t00[lane] += d0[lane] * w0[lane]
-                                    t01[lane] += d0[lane] * w1[lane]
-                                    t10[lane] += d1[lane] * w0[lane]
-                                    t11[lane] += d1[lane] * w1[lane]
-                            o0, o1 = (i * din + c) * G, ((i + 1) * din + c) * G
-                            _backprop(d_prev, t00, hin, o0, kind)
-                            _backprop(d_prev, t01, hin, o0 + G, kind)
-                            _backprop(d_prev, t10, hin, o1, kind)
-                            _backprop(d_prev, t11, hin, o1 + G, kind)
-                # eq. (7) with eq. (15): W[c, j] -= lr * sum_i h[i, c] d[i, j]
-                for c in range(0, din if upto >= 5 else 0, 2):
-                    for j in range(0, dout, 2):
-                        for lane in range(G):
-                            t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
-                        for i in range(ne):
-                            hp, dp = at(hin, (i * din + c) * G), at(d, (i * dout + j) * G)
-                            for lane in range(G):
-                                t00[lane] += hp[lane] * dp[lane]
-                                t01[lane] += hp[lane] * dp[G + lane]
-                                t10[lane] += hp[G + lane] * dp[lane]
-                                t11[lane] += hp[G + lane] * dp[G + lane]
-                        w0, w1 = (c * dout + j) * G, ((c + 1) * dout + j) * G
-                        _descend(W, w0, step, t00)
-                        _descend(W, w0 + G, step, t01)
-                        _descend(W, w1, step, t10)
-                        _descend(W, w1 + G, step, t11)
-                for j in range(dout if upto >= 6 else 0):  # eq. (16): db = column sums of d
-                    for lane in range(G):
-                        t[lane] = 0.0
-                    for i in range(ne):
-                        dp = at(d, (i * dout + j) * G)
-                        for lane in range(G):
-                            t[lane] += dp[lane]
-                    _descend(b, j * G, step, t)
-                if k > 0:
-                    d, d_prev = d_prev, d
-        # --- copy the members back out ---
-        for lane in range(G):
-            p = first + lane
-            if not live[lane]:
-                continue
-            out[p, 0] = loss[lane]
-            out[p, 1] = hits[lane]
-            for k in range(L):
-                W, b, dout = Ws[k][p], bs[k][p], dims[k + 1]
-                for c in range(widths[p, k]):
-                    for j in range(widths[p, k + 1]):
-                        W[c, j] = Wg[w_at[k] + (c * dout + j) * G + lane]
-                for j in range(widths[p, k + 1]):
-                    b[j] = bg[b_at[k] + j * G + lane]
+                    a0[lane], a0[G + lane] = t00[lane], t01[lane]
+                    a1[lane], a1[G + lane] = t10[lane], t11[lane]
+            if hidden:  # rows i and i + 1
+                _activate(a, i * dout * G, m, 2, dout, kind)
 
 
-#: The phases of a step, in order (``upto`` of :func:`sgd_epoch` counts them).
+#: The phases of a step, in order (``upto`` of :func:`epoch_kernel` counts them).
 PHASES = ("gather", "forward", "loss", "backward", "weights", "biases")
 
 
 @functools.cache
 def epoch_kernel(kind: int, upto: int = len(PHASES)):
-    """:func:`sgd_epoch` compiled for one activation, its code ``kind`` a constant.
+    """The epoch kernel for the activation with code ``kind`` (:mod:`nnscratch.fast.codes`).
 
-    One kernel an activation (and, as numba's signatures go, a dtype and a depth): a run
-    compiles the one branch it takes (on 2 cores, 60 s instead of 94 s for all five, under
-    load); numba caches each, keyed by ``kind`` (a closure's constant), in one index. Its
-    arguments are :func:`sgd_epoch`'s but ``kind`` and ``upto`` (all phases by default).
+    One kernel an activation (and, as numba's signatures go, a dtype and a depth), ``kind``
+    a constant of the closure, so that a run compiles the one branch it takes; numba caches
+    each, keyed by the closure's constants, in one index. ``upto`` runs only the first
+    ``upto`` of :data:`PHASES` in each step (all by default): ``benchmarks/phases.py`` times
+    each phase as the difference of two such kernels. The kernel is written out in the
+    closure rather than inlined into it, because numba's inlining copies a function's whole
+    IR (3 to 4 s more compile for this one).
     """
 
-    @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
-    def kernel(X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out):
-        sgd_epoch(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out, upto)
+    # reassoc/contract: fused multiply-adds; no nnan/ninf: divergence must show
+    @nb.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+    def sgd_epoch(
+        X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out, first_group, stride
+    ):
+        """One epoch of minibatch SGD for every member, ``G`` members to a group in the lanes.
 
-    return kernel
+        Transcribes one call of :class:`nnscratch.core.epoch.NumpyEpoch` for plain SGD on a
+        softmax MLP: per batch of ``order``, the forward pass of
+        :meth:`nnscratch.core.network.MLP.forward` (eq. (5)/(6)), the loss and gradient of
+        :class:`nnscratch.core.losses.SoftmaxCrossEntropy` (eq. (14)), the backward pass of
+        the dense and activation layers (eq. (15)-(17)) and
+        :class:`nnscratch.core.optim.SGD`'s update (eq. (7)); frozen members (``active``
+        False) are not touched. It runs the lane groups ``first_group, first_group + stride,
+        ...``; :func:`nnscratch.fast.threads.split` runs the others in other threads.
+        """
+        # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
+        # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
+        P, n_rows = order.shape
+        L = len(Ws)
+        D = X.shape[1]
+        G = lanes(X)  # members to a group: 8 float64, 16 float32
+        zero, one = num(X, 0.0), num(X, 1.0)
+        t, u = scratch(X), scratch(X)  # vector registers
+        t00, t01 = scratch(X), scratch(X)  # a 2 x 2 tile
+        t10, t11 = scratch(X), scratch(X)
+        zmax, total = scratch(X), scratch(X)
+        best, label = scratch(X), scratch(X)  # class numbers
+        z_label = scratch(X)
+        for group in range(first_group, (P + G - 1) // G, stride):
+            first = group * G  # member in lane 0
+            live, dims = group_layout(first, active, widths, G)
+            if dims[0] == 0:
+                continue  # every member frozen
+            K, Kp, Dp = widths[0, L], dims[L], dims[0]  # classes; padded: classes, inputs
+            rows = batch_size + batch_size % 2
+            Wg, bg, mask, w_at, b_at = load_group(first, live, Ws, bs, widths, dims, X)
+            h, h_at = activation_buffer(dims, rows, X)  # h[k]: layer k's input; h[L]: the logits
+            widest = dims.max()
+            d = aligned(rows * widest * G, X)  # dL/da of the current layer
+            d_prev = aligned(rows * widest * G, X)
+            step = aligned(G, X)  # learning rate per lane; 0 in empty lanes
+            for lane in range(G):
+                if live[lane]:
+                    step[lane] = lr[first + lane]
+            product = np.ones(G)
+            loss = np.zeros(G)
+            hits = np.zeros(G)
+            for start in range(0, n_rows, batch_size):
+                n = min(batch_size, n_rows - start)
+                ne = n + n % 2  # rows in whole tiles; an odd batch's extra row is zeros
+                scale = num(X, 1.0 / n if mean else 1.0)
+                # --- gather the minibatch: row i of lane l is X[order[member, start + i]] ---
+                for i in range(n):
+                    for lane in range(G):
+                        r = order[min(first + lane, P - 1), start + i]
+                        for c in range(D):
+                            h[(i * Dp + c) * G + lane] = X[r, c]
+                for o in range(n * Dp * G, ne * Dp * G):
+                    h[o] = 0.0
+                if upto < 2:
+                    continue
+                forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11)
+                if upto < 3:
+                    continue
+                # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
+                z = h[h_at[L] : h_at[L + 1]]
+                for i in range(n):
+                    zi, di = at(z, i * Kp * G), at(d, i * Kp * G)
+                    for lane in range(G):
+                        label[lane] = y[order[min(first + lane, P - 1), start + i]]
+                    for lane in range(G):  # the first maximum, as argmax takes it
+                        zmax[lane], best[lane] = zi[lane], 0.0
+                    for k in range(1, K):
+                        kf = num(X, k)
+                        for lane in range(G):
+                            v = zi[k * G + lane]
+                            up = v > zmax[lane]
+                            zmax[lane] = v if up else zmax[lane]
+                            best[lane] = kf if up else best[lane]
+                    for lane in range(G):
+                        total[lane], z_label[lane] = 0.0, 0.0
+                    for k in range(K):  # exp(0) = 1 exactly for the maximum
+                        kf = num(X, k)
+                        for lane in range(G):
+                            t[lane] = zi[k * G + lane] - zmax[lane]
+                        _exp(t, u)
+                        for lane in range(G):
+                            di[k * G + lane] = t[lane]
+                            total[lane] += t[lane]
+                            z_label[lane] += zi[k * G + lane] * (one if label[lane] == kf else zero)
+                    for lane in range(G):  # loss = log(total) + zmax - z_y; the logs summed below
+                        loss[lane] += zmax[lane] - z_label[lane]
+                        hits[lane] += 1.0 if best[lane] == label[lane] else 0.0
+                        product[lane] *= total[lane]  # 1 <= total <= K
+                    for lane in range(G):
+                        if product[lane] > 1e250 or i == n - 1:  # sum of logs = log of product
+                            loss[lane] += np.log(product[lane])
+                            product[lane] = 1.0
+                    for k in range(K):
+                        kf = num(X, k)
+                        for lane in range(G):
+                            v = di[k * G + lane] / total[lane] * scale
+                            di[k * G + lane] = v - scale * (one if label[lane] == kf else zero)
+                for i in range(ne):  # the padding row and class add nothing below
+                    for o in range(((i * Kp + (K if i < n else 0)) * G), (i + 1) * Kp * G):
+                        d[o] = 0.0
+                # --- backward and update, last layer first ---
+                for k in range(L - 1, -1, -1):
+                    din, dout = dims[k], dims[k + 1]
+                    W, b = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]]
+                    hin = h[h_at[k] : h_at[k + 1]]
+                    if (
+                        k > 0 and upto >= 4
+                    ):  # d_prev = (d W^T) * f'(a), eq. (17), W before its update
+                        for i in range(0, ne, 2):
+                            for c in range(0, din, 2):
+                                for lane in range(G):
+                                    t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
+                                for j in range(dout):
+                                    d0 = at(d, (i * dout + j) * G)
+                                    d1 = at(d, ((i + 1) * dout + j) * G)
+                                    w0 = at(W, (c * dout + j) * G)
+                                    w1 = at(W, ((c + 1) * dout + j) * G)
+                                    for lane in range(G):
+                                        t00[lane] += d0[lane] * w0[lane]
+                                        t01[lane] += d0[lane] * w1[lane]
+                                        t10[lane] += d1[lane] * w0[lane]
+                                        t11[lane] += d1[lane] * w1[lane]
+                                o0, o1 = (i * din + c) * G, ((i + 1) * din + c) * G
+                                _backprop(at(d_prev, o0), t00, at(hin, o0), kind)
+                                _backprop(at(d_prev, o0 + G), t01, at(hin, o0 + G), kind)
+                                _backprop(at(d_prev, o1), t10, at(hin, o1), kind)
+                                _backprop(at(d_prev, o1 + G), t11, at(hin, o1 + G), kind)
+                    # eq. (7) with eq. (15): W[c, j] -= lr * sum_i h[i, c] d[i, j]
+                    for c in range(0, din if upto >= 5 else 0, 2):
+                        for j in range(0, dout, 2):
+                            for lane in range(G):
+                                t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
+                            for i in range(ne):
+                                hp, dp = at(hin, (i * din + c) * G), at(d, (i * dout + j) * G)
+                                for lane in range(G):
+                                    t00[lane] += hp[lane] * dp[lane]
+                                    t01[lane] += hp[lane] * dp[G + lane]
+                                    t10[lane] += hp[G + lane] * dp[lane]
+                                    t11[lane] += hp[G + lane] * dp[G + lane]
+                            w0, w1 = (c * dout + j) * G, ((c + 1) * dout + j) * G
+                            sp = at(step, 0)
+                            _descend(at(W, w0), sp, t00)
+                            _descend(at(W, w0 + G), sp, t01)
+                            _descend(at(W, w1), sp, t10)
+                            _descend(at(W, w1 + G), sp, t11)
+                    for j in range(dout if upto >= 6 else 0):  # eq. (16): db = column sums of d
+                        for lane in range(G):
+                            t[lane] = 0.0
+                        for i in range(ne):
+                            dp = at(d, (i * dout + j) * G)
+                            for lane in range(G):
+                                t[lane] += dp[lane]
+                        _descend(at(b, j * G), at(step, 0), t)
+                    if k > 0:
+                        d, d_prev = d_prev, d
+            # --- copy the members back out ---
+            for lane in range(G):
+                p = first + lane
+                if not live[lane]:
+                    continue
+                out[p, 0] = loss[lane]
+                out[p, 1] = hits[lane]
+                for k in range(L):
+                    W, b, dout = Ws[k][p], bs[k][p], dims[k + 1]
+                    for c in range(widths[p, k]):
+                        for j in range(widths[p, k + 1]):
+                            W[c, j] = Wg[w_at[k] + (c * dout + j) * G + lane]
+                    for j in range(widths[p, k + 1]):
+                        b[j] = bg[b_at[k] + j * G + lane]
+
+    return sgd_epoch

@@ -113,8 +113,8 @@ def compiled(dtype=np.float64):
 
     All three are process-wide settings read when a function is compiled; they are
     restored on exit. Wrap the calls of the lanes kernels
-    (:func:`nnscratch.fast.lanes.sgd_epoch`, :func:`nnscratch.fast.forward_lanes.forward_lanes`):
-    the first one compiles.
+    (:func:`nnscratch.fast.lanes.epoch_kernel`,
+    :func:`nnscratch.fast.forward_lanes.forward_kernel`): the first one compiles.
     """
     saved = config.SLP_VECTORIZE, config.LOOP_VECTORIZE
     config.SLP_VECTORIZE, config.LOOP_VECTORIZE = 1, 0

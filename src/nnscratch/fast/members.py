@@ -1,6 +1,7 @@
 """The one-member epoch: every member in its own thread (imports numba; loaded only on use).
 
-One epoch of minibatch SGD for a softmax MLP, every member in its own thread, each member's
+One epoch of minibatch SGD for a softmax MLP, the members shared out over threads
+(:func:`nnscratch.fast.threads.split`), each member's
 steps written as plain loops over only its active units, vectorised along the units by
 LLVM's loop vectoriser. :mod:`nnscratch.fast.lanes` puts 8 (float64) or 16 (float32) members
 in the lanes of one vector instead, which wins once a population fills them;
@@ -49,163 +50,159 @@ def act_grad(a, h, kind):
     return 1.0
 
 
-# the body of members_kernel(kind)'s kernel, inlined there and compiled with reassoc/contract
-# (they let LLVM vectorise the dot products; no nnan/ninf: divergence must show)
-@nb.njit(inline="always")
-def sgd_epoch_members(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out):
-    """One epoch of minibatch SGD for every member, one member per thread.
+@functools.cache
+def members_kernel(kind: int):
+    """The one-member epoch kernel for the activation with code ``kind``, a constant of the
+    closure (as :func:`nnscratch.fast.lanes.epoch_kernel`)."""
 
-    Transcribes one call of :class:`nnscratch.core.epoch.NumpyEpoch` for plain SGD on a
-    softmax MLP, as :func:`nnscratch.fast.lanes.sgd_epoch` does, with the arguments and
-    results of that kernel: per batch of ``order``, the forward pass (eq. (5)/(6)), softmax
-    cross-entropy and its gradient (eq. (14)), the backward pass (eq. (15)-(17)) and the SGD
-    update (eq. (7)), over each member's active units only; frozen members are skipped.
-    """
-    # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
-    # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
-    P, n_rows = order.shape
-    L = len(Ws)
-    Hmax = 1
-    for layer in range(L):
-        Hmax = max(Hmax, Ws[layer].shape[1], Ws[layer].shape[2])
-    for p in nb.prange(P):
-        if not active[p]:
-            continue
-        h = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # layer inputs h[l]
-        a = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # pre-activations a[l+1]
-        d = np.zeros((batch_size, Hmax), X.dtype)  # dL/da of the current layer
-        d_prev = np.zeros((batch_size, Hmax), X.dtype)
-        g = np.zeros((Hmax, Hmax), X.dtype)  # a weight gradient
-        gb = np.zeros(Hmax, X.dtype)
-        Wt = np.zeros((Hmax, Hmax), X.dtype)  # W transposed, for narrow layers
-        step = lr[p]
-        loss, hits = 0.0, 0.0
-        K = widths[p, L]
-        for start in range(0, n_rows, batch_size):
-            n = min(batch_size, n_rows - start)
-            scale = 1.0 / n if mean else 1.0
-            # --- gather the minibatch ---
-            for i in range(n):
-                r = order[p, start + i]
-                for c in range(widths[p, 0]):
-                    h[0, i, c] = X[r, c]
-            # --- forward ---
-            for layer in range(L):
-                W, b = Ws[layer][p], bs[layer][p]
-                din, dout = widths[p, layer], widths[p, layer + 1]
-                hin, aout = h[layer], a[layer + 1]
-                # loop orders keep the longer of din/dout innermost, over contiguous memory
-                if dout >= din:  # wide: a_i = b + sum_c h_ic W_c, rows of W
-                    for i in range(n):
-                        for j in range(dout):
-                            aout[i, j] = b[j]
-                        for c in range(din):
-                            hv = hin[i, c]
-                            for j in range(dout):
-                                aout[i, j] += hv * W[c, j]
-                else:  # narrow: a_ij = b_j + dot(h_i, row j of W^T)
-                    for j in range(dout):
-                        for c in range(din):
-                            Wt[j, c] = W[c, j]
-                    for i in range(n):
-                        for j in range(dout):
-                            acc = 0.0
-                            for c in range(din):
-                                acc += hin[i, c] * Wt[j, c]
-                            aout[i, j] = acc + b[j]
-                if layer < L - 1:
-                    for i in range(n):
-                        for j in range(dout):
-                            h[layer + 1, i, j] = act(aout[i, j], kind)
-            # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
-            for i in range(n):
-                z = a[L, i]
-                best = 0
-                for k in range(1, K):
-                    if z[k] > z[best]:
-                        best = k
-                zmax, s = z[best], 0.0
-                for k in range(K):
-                    d[i, k] = np.exp(z[k] - zmax)
-                    s += d[i, k]
-                yi = y[order[p, start + i]]
-                loss += np.log(s) + zmax - z[yi]
-                hits += 1.0 if best == yi else 0.0
-                for k in range(K):
-                    d[i, k] = d[i, k] / s * scale
-                d[i, yi] -= scale
-            # --- backward and update, last layer first ---
-            for layer in range(L - 1, -1, -1):
-                W, b = Ws[layer][p], bs[layer][p]
-                din, dout = widths[p, layer], widths[p, layer + 1]
-                hin, ain = h[layer], a[layer]
-                wide = dout >= din
-                if layer > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
-                    if wide:  # dot products along rows of W
+    # reassoc/contract let LLVM vectorise the dot products; no nnan/ninf: divergence must show
+    @nb.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+    def sgd_epoch_members(
+        X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out, first, stride
+    ):
+        """One epoch of minibatch SGD for the members ``first, first + stride, ...``.
+
+        Transcribes one call of :class:`nnscratch.core.epoch.NumpyEpoch` for plain SGD on a
+        softmax MLP, as :func:`nnscratch.fast.lanes.epoch_kernel`'s kernel does, with its
+        arguments and results: per batch of ``order``, the forward pass (eq. (5)/(6)), softmax
+        cross-entropy and its gradient (eq. (14)), the backward pass (eq. (15)-(17)) and the SGD
+        update (eq. (7)), over each member's active units only; frozen members are skipped.
+        """
+        # X (N,D); y (N,); order (P,N_train) row indices; Ws[l] (P,in,out); bs[l] (P,out);
+        # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
+        P, n_rows = order.shape
+        L = len(Ws)
+        Hmax = 1
+        for layer in range(L):
+            Hmax = max(Hmax, Ws[layer].shape[1], Ws[layer].shape[2])
+        for p in range(first, P, stride):
+            if not active[p]:
+                continue
+            h = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # layer inputs h[l]
+            a = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # pre-activations a[l+1]
+            d = np.zeros((batch_size, Hmax), X.dtype)  # dL/da of the current layer
+            d_prev = np.zeros((batch_size, Hmax), X.dtype)
+            g = np.zeros((Hmax, Hmax), X.dtype)  # a weight gradient
+            gb = np.zeros(Hmax, X.dtype)
+            Wt = np.zeros((Hmax, Hmax), X.dtype)  # W transposed, for narrow layers
+            step = lr[p]
+            loss, hits = 0.0, 0.0
+            K = widths[p, L]
+            for start in range(0, n_rows, batch_size):
+                n = min(batch_size, n_rows - start)
+                scale = 1.0 / n if mean else 1.0
+                # --- gather the minibatch ---
+                for i in range(n):
+                    r = order[p, start + i]
+                    for c in range(widths[p, 0]):
+                        h[0, i, c] = X[r, c]
+                # --- forward ---
+                for layer in range(L):
+                    W, b = Ws[layer][p], bs[layer][p]
+                    din, dout = widths[p, layer], widths[p, layer + 1]
+                    hin, aout = h[layer], a[layer + 1]
+                    # loop orders keep the longer of din/dout innermost, over contiguous memory
+                    if dout >= din:  # wide: a_i = b + sum_c h_ic W_c, rows of W
                         for i in range(n):
+                            for j in range(dout):
+                                aout[i, j] = b[j]
                             for c in range(din):
-                                acc = 0.0
+                                hv = hin[i, c]
                                 for j in range(dout):
-                                    acc += d[i, j] * W[c, j]
-                                d_prev[i, c] = acc * act_grad(ain[i, c], hin[i, c], kind)
-                    else:  # sums of rows of W^T
+                                    aout[i, j] += hv * W[c, j]
+                    else:  # narrow: a_ij = b_j + dot(h_i, row j of W^T)
                         for j in range(dout):
                             for c in range(din):
                                 Wt[j, c] = W[c, j]
                         for i in range(n):
+                            for j in range(dout):
+                                acc = 0.0
+                                for c in range(din):
+                                    acc += hin[i, c] * Wt[j, c]
+                                aout[i, j] = acc + b[j]
+                    if layer < L - 1:
+                        for i in range(n):
+                            for j in range(dout):
+                                h[layer + 1, i, j] = act(aout[i, j], kind)
+                # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
+                for i in range(n):
+                    z = a[L, i]
+                    best = 0
+                    for k in range(1, K):
+                        if z[k] > z[best]:
+                            best = k
+                    zmax, s = z[best], 0.0
+                    for k in range(K):
+                        d[i, k] = np.exp(z[k] - zmax)
+                        s += d[i, k]
+                    yi = y[order[p, start + i]]
+                    loss += np.log(s) + zmax - z[yi]
+                    hits += 1.0 if best == yi else 0.0
+                    for k in range(K):
+                        d[i, k] = d[i, k] / s * scale
+                    d[i, yi] -= scale
+                # --- backward and update, last layer first ---
+                for layer in range(L - 1, -1, -1):
+                    W, b = Ws[layer][p], bs[layer][p]
+                    din, dout = widths[p, layer], widths[p, layer + 1]
+                    hin, ain = h[layer], a[layer]
+                    wide = dout >= din
+                    if layer > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
+                        if wide:  # dot products along rows of W
+                            for i in range(n):
+                                for c in range(din):
+                                    acc = 0.0
+                                    for j in range(dout):
+                                        acc += d[i, j] * W[c, j]
+                                    d_prev[i, c] = acc * act_grad(ain[i, c], hin[i, c], kind)
+                        else:  # sums of rows of W^T
+                            for j in range(dout):
+                                for c in range(din):
+                                    Wt[j, c] = W[c, j]
+                            for i in range(n):
+                                for c in range(din):
+                                    d_prev[i, c] = 0.0
+                                for j in range(dout):
+                                    dv = d[i, j]
+                                    for c in range(din):
+                                        d_prev[i, c] += dv * Wt[j, c]
+                                for c in range(din):
+                                    d_prev[i, c] *= act_grad(ain[i, c], hin[i, c], kind)
+                    # dW = h^T d and db = column sums of d, eq. (15)/(16); g is (in, out) when
+                    # wide, (out, in) when narrow, so the inner loop runs over the longer side
+                    for j in range(dout):
+                        gb[j] = 0.0
+                    rows, cols = (din, dout) if wide else (dout, din)
+                    for r in range(rows):
+                        for c in range(cols):
+                            g[r, c] = 0.0
+                    for i in range(n):
+                        for j in range(dout):
+                            gb[j] += d[i, j]
+                        if wide:
                             for c in range(din):
-                                d_prev[i, c] = 0.0
+                                hv = hin[i, c]
+                                for j in range(dout):
+                                    g[c, j] += hv * d[i, j]
+                        else:
                             for j in range(dout):
                                 dv = d[i, j]
                                 for c in range(din):
-                                    d_prev[i, c] += dv * Wt[j, c]
-                            for c in range(din):
-                                d_prev[i, c] *= act_grad(ain[i, c], hin[i, c], kind)
-                # dW = h^T d and db = column sums of d, eq. (15)/(16); g is (in, out) when
-                # wide, (out, in) when narrow, so the inner loop runs over the longer side
-                for j in range(dout):
-                    gb[j] = 0.0
-                rows, cols = (din, dout) if wide else (dout, din)
-                for r in range(rows):
-                    for c in range(cols):
-                        g[r, c] = 0.0
-                for i in range(n):
-                    for j in range(dout):
-                        gb[j] += d[i, j]
+                                    g[j, c] += dv * hin[i, c]
+                    # eq. (7): theta := theta - lr * grad
                     if wide:
                         for c in range(din):
-                            hv = hin[i, c]
                             for j in range(dout):
-                                g[c, j] += hv * d[i, j]
+                                W[c, j] -= step * g[c, j]
                     else:
-                        for j in range(dout):
-                            dv = d[i, j]
-                            for c in range(din):
-                                g[j, c] += dv * hin[i, c]
-                # eq. (7): theta := theta - lr * grad
-                if wide:
-                    for c in range(din):
-                        for j in range(dout):
-                            W[c, j] -= step * g[c, j]
-                else:
-                    for c in range(din):
-                        for j in range(dout):
-                            W[c, j] -= step * g[j, c]
-                for j in range(dout):
-                    b[j] -= step * gb[j]
-                if layer > 0:
-                    d, d_prev = d_prev, d
-        out[p, 0] = loss
-        out[p, 1] = hits
+                        for c in range(din):
+                            for j in range(dout):
+                                W[c, j] -= step * g[j, c]
+                    for j in range(dout):
+                        b[j] -= step * gb[j]
+                    if layer > 0:
+                        d, d_prev = d_prev, d
+            out[p, 0] = loss
+            out[p, 1] = hits
 
-
-@functools.cache
-def members_kernel(kind: int):
-    """:func:`sgd_epoch_members` compiled for one activation, its code ``kind`` a constant
-    (as :func:`nnscratch.fast.lanes.epoch_kernel`); its arguments but ``kind``."""
-
-    @nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
-    def kernel(X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out):
-        sgd_epoch_members(X, y, order, Ws, bs, lr, widths, batch_size, mean, kind, active, out)
-
-    return kernel
+    return sgd_epoch_members

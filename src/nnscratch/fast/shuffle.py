@@ -1,8 +1,8 @@
 """Each epoch's shuffles, compiled: NumPy's ``Generator.shuffle`` on PCG64, bit for bit.
 
 :func:`shuffled` is :func:`nnscratch.core.epoch.shuffled` with the members' Fisher-Yates
-shuffles drawn in parallel, one member per thread, by :func:`shuffle_rows`: the same rows
-in the same order, and the generators left where NumPy leaves them. Imports numba (the
+shuffles drawn in parallel (the members shared out over threads) by :func:`shuffle_rows`: the
+same rows in the same order, and the generators left where NumPy leaves them. Imports numba (the
 compiled epoch loads it on use).
 """
 
@@ -13,6 +13,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from nnscratch.core.epoch import shuffled as numpy_shuffled
+from nnscratch.fast.threads import split
 
 _MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341  # PCG64's, 128 bits
 
@@ -50,13 +51,14 @@ def _xsl_rr(high, low):
     return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
-@nb.njit(parallel=True, cache=True)
-def shuffle_rows(state, order):
+@nb.njit(nogil=True, cache=True)
+def shuffle_rows(state, order, first, stride):
     # state (P,6) uint64: each member's PCG64 state high, low, increment high, low, whether
     # a 32-bit half is kept and that half; order (P,N): each member's rows, shuffled in place
-    # by NumPy's Fisher-Yates, which swaps the same positions whatever the values
+    # by NumPy's Fisher-Yates, which swaps the same positions whatever the values; members
+    # first, first + stride, ... (nnscratch.fast.threads.split runs the others)
     P, n = order.shape
-    for p in nb.prange(P):
+    for p in range(first, P, stride):
         high, low, inc_high, inc_low, kept, half = state[p]  # in registers
         row = order[p]
         mask = np.uint64(n - 1)  # the smallest 2**k - 1 at least i, kept as i goes down
@@ -103,7 +105,7 @@ def shuffled(rows: np.ndarray, shufflers) -> np.ndarray:
         dtype=np.uint64,
     ).reshape(len(states), 6)
     order = np.array(rows, dtype=np.int64, order="C")  # a copy, shuffled in place
-    shuffle_rows(words, order)
+    split(shuffle_rows, (words, order), len(order))
     for r, st, (high, low, inc_high, inc_low, kept, half) in zip(
         shufflers, states, words.tolist(), strict=True
     ):

@@ -111,7 +111,7 @@ def _compile(name: str, activation=None, dtype=None, hidden=None) -> dict:
     start = time.perf_counter()
     # the settings a run compiles each under (numba's cache key does not hold them)
     with compiled(dtype) if name in ("lanes", "forward") else contextlib.nullcontext():
-        kernel(*args)
+        kernel(*args, 0, 1)  # one thread: the first item (fast.threads.split)
     seconds = time.perf_counter() - start
     layers = None if hidden is None else hidden + 1
     ready.mark([ready.name(name, kind, None if dtype is None else np.dtype(dtype), layers)])
