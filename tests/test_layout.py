@@ -126,11 +126,21 @@ def functions():
                 yield path, node
 
 
+def _own_lines(node: ast.FunctionDef) -> int:
+    """A function's lines less those of the kernels defined in it (a kernel factory's own)."""
+    inner = sum(
+        n.end_lineno - n.lineno + 1
+        for n in ast.walk(node)
+        if n is not node and isinstance(n, ast.FunctionDef) and _is_kernel(n)
+    )
+    return node.end_lineno - node.lineno + 1 - inner
+
+
 def test_functions_are_short_enough_to_read():
     long = [
         f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({n} lines)"
         for path, node in functions()
-        if (n := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES and not _is_kernel(node)
+        if (n := _own_lines(node)) > MAX_FUNCTION_LINES and not _is_kernel(node)
     ]
     assert not long, f"over {MAX_FUNCTION_LINES} lines: {long}"
 

@@ -13,8 +13,9 @@ first use. One file per concept:
 - ``llvm``: the LLVM intrinsics, aligned buffers and compiler settings (numba);
 - ``lanes``: the lanes layout, 8 (float64) or 16 (float32) members to a vector, its epoch (numba);
 - ``forward_lanes``: the forward pass on the lanes layout, for predictions (numba);
-- ``members``: the one-member epoch, a member per thread, for small populations (numba);
+- ``members``: the one-member epoch, a member at a time, for small populations (numba);
 - ``shuffle``: NumPy's PCG64 shuffles, compiled bit for bit (numba);
+- ``threads``: a kernel's lane groups or members shared out over the cores' threads;
 - ``cost``: what a run costs on each path, and when a compile repays itself (no numba);
 - ``kernels``: the kernels by name, and whether one is loaded, cached or to compile (numba);
 - ``warmup``: :func:`~nnscratch.fast.warmup.warmup`, every kernel compiled ahead of time.

@@ -1,7 +1,7 @@
 """What a run costs on each path, and when the compiled path repays its compile (no numba).
 
 ``engine="auto"`` must never make a call slower than the NumPy loop would be, the compile
-included. The first run of a kernel on a machine compiles it (tens of seconds on two cores;
+included. The first run of a kernel on a machine compiles it (5-10 s on two cores;
 numba caches the result on disk, and later runs load it in a fraction of a second), so the
 choice weighs estimates, made from the workload's size before any work:
 

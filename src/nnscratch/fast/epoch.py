@@ -10,7 +10,7 @@ members in SIMD lanes: groups of 8 members (float64) or 16 (float32, in float32 
 run in parallel threads, each step done for the group at once, one vector instruction per
 operation, over the units of the group's
 widest member only (:mod:`nnscratch.fast.lanes`). Populations under ``LANES_FROM``
-members, a single network above all, run one member per thread instead
+members, a single network above all, run one member at a time instead
 (:mod:`nnscratch.fast.members`). This module is their Python side and imports nothing of
 numba: the kernels load when an epoch first runs.
 
@@ -21,15 +21,15 @@ integer labels (no smoothing, no weights), plain ``SGD`` (no momentum, weight de
 clipping), no dropout, batch norm, penalties or per-batch callbacks, and layers small enough
 (batch x inputs x outputs at most ``SMALL_LAYER``) for the loops to beat NumPy's matrix
 products, and a run long enough to repay loading or compiling the kernels
-(:mod:`nnscratch.fast.cost`: on a cold cache a compile takes tens of seconds, and is taken
-only for runs that NumPy would take longer over). Anything else, or ``engine="numpy"``,
+(:mod:`nnscratch.fast.cost`: on a cold cache a compile takes 5-10 s on two cores, and is
+taken only for runs that NumPy would take longer over). Anything else, or ``engine="numpy"``,
 runs the NumPy loop. Results agree with the NumPy loop to rounding (tests pin them); the
 floating-point order of the sums differs.
 
 Two more pieces go with it. Each epoch's shuffles (:mod:`nnscratch.fast.shuffle`) are
-drawn in parallel, one member per thread, by a transcription of NumPy's ``Generator.shuffle``
-on PCG64: the same rows in the same order, bit for bit, and the generators left where NumPy
-leaves them. And predictions of a population of small networks
+drawn in parallel (the members shared out over the threads) by a transcription of NumPy's
+``Generator.shuffle`` on PCG64: the same rows in the same order, bit for bit, and the
+generators left where NumPy leaves them. And predictions of a population of small networks
 (:func:`nnscratch.fast.forward.logits`, called by ``predict``, ``score`` and the like) run
 the same lanes forward, where NumPy's batched products of narrow matrices are slow.
 """
