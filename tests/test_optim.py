@@ -514,3 +514,26 @@ def test_state_shape_mismatch_asks_for_reset():
         opt.step({"W": np.zeros((2, 4))}, {"W": np.ones((2, 4))})
     opt.reset()
     opt.step({"W": np.zeros((2, 4))}, {"W": np.ones((2, 4))})
+
+
+def test_sgd_updates_without_a_temporary_and_exactly_as_theta_minus_lr_g():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    theta = {k: rng.normal(size=(3, 200, 100)) for k in ("W1", "W2")}  # same shape: one buffer
+    grads = [{k: rng.normal(size=(3, 200, 100)) for k in theta} for _ in range(3)]
+    lr = np.array([0.1, 0.01, 0.001])
+    expected = {k: v.copy() for k, v in theta.items()}
+    opt = SGD(lr=lr)
+    opt.step(theta, grads[0])  # the first step makes the buffer
+    tracemalloc.start()
+    for g in grads[1:]:
+        opt.step(theta, g)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < grads[0]["W1"].nbytes / 10  # 480 kB each; `lr * g` would allocate one
+    for g in grads:
+        for k in expected:
+            expected[k] -= lr[:, None, None] * g[k]
+    for k in theta:
+        np.testing.assert_array_equal(theta[k], expected[k])  # bit for bit
