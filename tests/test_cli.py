@@ -408,6 +408,12 @@ def test_warmup_compiles_what_it_is_asked_and_names_its_options(capsys, monkeypa
     assert code == 0
     assert asked == [(["tanh", "relu"], ("float64", "float32"), [1, 2])]
     assert out == "2 kernels ready: 1 compiled now (1.5 s)\n"
+    code, out, _ = run(capsys, "warmup", "--hidden-layers", "0,1,2")  # as the README says
+    assert code == 0 and asked[-1] == (["relu"], ("float64",), [0, 1, 2])
+    code, _, err = run(capsys, "warmup", "--hidden-layers", "one")
+    assert code == 2 and "--hidden-layers: expected a comma list of whole numbers" in err
     monkeypatch.undo()
+    code, _, err = run(capsys, "warmup", "--hidden-layers", "9")  # the library's range
+    assert code == 2 and err.startswith("nnscratch warmup: error: --hidden-layers: expected")
     code, _, err = run(capsys, "warmup", "--activation", "banana")
     assert code == 2 and err.startswith("nnscratch warmup: error: --activation: expected names")

@@ -139,6 +139,17 @@ def parse_values(text: str, kind: type = int) -> list:
     return values
 
 
+def _depths(text: str) -> list[int]:
+    """``warmup --hidden-layers``: a comma list of whole numbers (0: no hidden layer); the
+    library checks their range."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma list of whole numbers such as 0,1,2, got {text!r}"
+        ) from None
+
+
 def _range_count(start, stop, step) -> float:
     """How many values ``start:stop:step`` gives (stop excluded), counted, not built."""
     if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int):
@@ -468,10 +479,10 @@ def _warmup_parser(sub) -> None:
     )
     p.add_argument(
         "--hidden-layers",
-        type=_int_values,
+        type=_depths,
         default=[1],
         metavar="L",
-        help="depths to compile for, e.g. 1 or 1,2 (default: 1, the tutorial's)",
+        help="hidden layers to compile for, e.g. 1 or 0,1,2 (default: 1, the tutorial's)",
     )
 
 
