@@ -189,10 +189,9 @@ def w1(repeats: int, dtype, peak: float) -> str:
         a = copies(args)
         if members is not None:  # the first `members` members only
             a = trim(a, members)
-        groups = -(-len(a[2]) // llvm.group_size(dtype))
         with llvm.compiled(dtype):
             for _ in range(epochs):
-                original_split(kernel, a, groups)
+                original_split(kernel, a, llvm.group_count(len(a[2]), dtype))
 
     with llvm.compiled(dtype):
         for k in kernels:  # compile or load, untimed
@@ -200,7 +199,7 @@ def w1(repeats: int, dtype, peak: float) -> str:
     phase_t: dict[int, list[float]] = defaultdict(list)
     groups_t: dict[int, list[float]] = defaultdict(list)
     P, G = args[2].shape[0], llvm.group_size(dtype)
-    n_groups = -(-P // G)
+    n_groups = llvm.group_count(P, dtype)
     subsets = (G, 2 * G, (n_groups - 1) * G, P)  # 1, 2, n - 1 and n groups
     for _ in range(repeats):
         for k, kernel in kernels.items():

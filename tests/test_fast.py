@@ -18,13 +18,13 @@ from nnscratch.fast import cost  # noqa: E402
 from nnscratch.fast.shuffle import shuffled as compiled_shuffled  # noqa: E402
 
 #: Each case below that compiles a kernel no other case compiles (another activation, depth
-#: or dtype for the same kernel) costs 10-50 s on a cold cache. By default one case a kernel
-#: kind, dtype and depth runs (relu, tanh with two hidden layers, float32); every activation
-#: and depth runs with NNSCRATCH_ALL_KERNELS=1 (after `nnscratch warmup --activation all
-#: --dtype both --hidden-layers 0,1,2,3` it takes seconds).
+#: or dtype for the same kernel) costs 3-10 s on a cold cache (all of them: about 50 s). By
+#: default one case a kernel kind, dtype and depth runs (relu, tanh with two hidden layers,
+#: float32); every activation and depth runs with NNSCRATCH_ALL_KERNELS=1 (after `nnscratch
+#: warmup --activation all --dtype both --hidden-layers 0,1,2,3` it takes seconds).
 ALL_KERNELS = pytest.mark.skipif(
     not os.environ.get("NNSCRATCH_ALL_KERNELS"),
-    reason="compiles another kernel (10-50 s cold): set NNSCRATCH_ALL_KERNELS=1",
+    reason="compiles another kernel (3-10 s cold): set NNSCRATCH_ALL_KERNELS=1",
 )
 
 

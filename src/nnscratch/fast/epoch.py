@@ -243,7 +243,7 @@ class CompiledEpoch:
             return self.fallback(order, run, freezer)
         # imports numba; each kernel compiled on first use, then cached on disk
         from nnscratch.fast.lanes import epoch_kernel
-        from nnscratch.fast.llvm import compiled, group_size
+        from nnscratch.fast.llvm import compiled, group_count
         from nnscratch.fast.members import members_kernel
         from nnscratch.fast.threads import split
 
@@ -251,7 +251,7 @@ class CompiledEpoch:
         lanes = kernel_name(P) == "lanes"
         with compiled(self.net.dtype) if lanes else contextlib.nullcontext():
             kernel = (epoch_kernel if lanes else members_kernel)(self.kind)
-            split(kernel, args, -(-P // group_size(self.net.dtype)) if lanes else P)
+            split(kernel, args, group_count(P, self.net.dtype) if lanes else P)
         out, n_rows = args[-1], order.shape[1]
         self.optimizer.t += -(-n_rows // self.batch_size)  # the steps NumPy counts
         freezer.check(~np.isfinite(out[:, 0]))

@@ -48,7 +48,7 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
         return None  # decided without importing numba
     from nnscratch.fast import kernels
     from nnscratch.fast.forward_lanes import forward_kernel
-    from nnscratch.fast.llvm import compiled, group_size
+    from nnscratch.fast.llvm import compiled, group_count
     from nnscratch.fast.threads import split
 
     args = arguments(net, X)
@@ -58,7 +58,7 @@ def logits(net, X: np.ndarray) -> np.ndarray | None:
     if state["forward"] == "cold":
         cost.announce(cost.compile_seconds(state))
     with compiled(net.dtype):
-        split(forward_kernel(kind), args, -(-P // group_size(net.dtype)))
+        split(forward_kernel(kind), args, group_count(P, net.dtype))
     ready.mark(marker)
     return args[-1]
 

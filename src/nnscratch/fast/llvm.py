@@ -27,6 +27,11 @@ def group_size(dtype) -> int:
     return VECTOR_BYTES // np.dtype(dtype).itemsize
 
 
+def group_count(members: int, dtype) -> int:
+    """Lane groups of a population of ``members`` in ``dtype``: the last one may be part-full."""
+    return -(-members // group_size(dtype))
+
+
 def _lanes_of(like) -> int:
     return VECTOR_BYTES // (like.dtype.bitwidth // 8)
 
