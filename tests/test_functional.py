@@ -184,3 +184,46 @@ def test_one_hot_property(labels):
     assert out.shape == (len(labels), 7)
     np.testing.assert_array_equal(out.argmax(axis=-1), y)
     np.testing.assert_array_equal(out.sum(axis=-1), 1.0)
+
+
+# --- the speed tricks compute the plain formulas --------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.tuples(st.integers(1, 40), st.integers(1, 30), st.integers(1, 12)),
+    st.sampled_from([np.maximum, np.add]),
+    st.integers(0, 2**32 - 1),
+)
+def test_reduce_rows_equals_the_plain_reduction(shape, ufunc, seed):
+    # (P, N, K) on both sides of the switch to columns (rows >= 64 K): 1 to 1200 rows
+    z = np.random.default_rng(seed).normal(scale=50.0, size=shape)
+    got, want = F.reduce_rows(ufunc, z), ufunc.reduce(z, axis=-1, keepdims=True)
+    assert got.shape == want.shape == (*shape[:-1], 1)
+    if ufunc is np.maximum:
+        np.testing.assert_array_equal(got, want)  # a maximum is exact in any order
+    else:  # sums in another order: equal to rounding
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-12)
+
+
+def test_reduce_rows_takes_both_ways():
+    # 10 rows of 2 classes reduce the plain way, 1000 rows by columns; same numbers either way
+    for rows in (10, 1000):
+        z = np.arange(rows * 2, dtype=np.float64).reshape(rows, 2) % 7  # values 0..6
+        np.testing.assert_array_equal(F.reduce_rows(np.maximum, z), z.max(axis=-1)[:, None])
+        np.testing.assert_array_equal(F.reduce_rows(np.add, z), z.sum(axis=-1)[:, None])
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 6, 3), (2, 3, 4, 2)])
+def test_nll_picks_each_rows_label_and_broadcasts_labels(shape):
+    rng = np.random.default_rng(0)
+    log_p = F.log_softmax(rng.normal(size=shape))
+    y = rng.integers(0, shape[-1], size=shape[:-1])
+    want = -np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]
+    np.testing.assert_array_equal(F.nll(log_p, y), want)
+    # labels shared by every leading index: (N,) against (..., N, K)
+    shared = y.reshape(-1, shape[-2])[0]
+    want = -np.take_along_axis(log_p, np.broadcast_to(shared, shape[:-1])[..., None], -1)
+    np.testing.assert_array_equal(F.nll(log_p, shared), want[..., 0])
+    # hand-worked: row 0 of the first member, label 1 (a list works as well)
+    assert F.nll(np.log([[0.25, 0.75]]), [1])[0] == pytest.approx(-math.log(0.75))

@@ -14,13 +14,18 @@ import numpy as np
 # --- softmax family ----------------------------------------------------------------------
 
 
-def row_max(z: np.ndarray) -> np.ndarray:
-    """``z.max(axis=-1, keepdims=True)``, as ``K - 1`` element-wise maxima of columns when
-    there are few classes: ``max`` runs one tiny reduction per row, and for 100 members' 10
-    rows of 2 logits that is several times slower (``benchmarks/tricks.py`` measures it)."""
-    if z.shape[-1] > 16:
-        return z.max(axis=-1, keepdims=True)
-    return functools.reduce(np.maximum, [z[..., k : k + 1] for k in range(z.shape[-1])])
+def reduce_rows(ufunc: np.ufunc, z: np.ndarray) -> np.ndarray:
+    """``ufunc.reduce(z, axis=-1, keepdims=True)``: with ``np.maximum`` the row maximum of
+    eq. (2), with ``np.add`` a softmax's denominator.
+
+    Computed as ``K - 1`` element-wise operations on columns when there are many rows per
+    class: a reduction over the last axis runs one tiny loop per row, and for 100 members'
+    10 rows of 2 logits that is several times slower, while a column costs a call, so few
+    rows reduce faster the plain way (``benchmarks/tricks.py`` measures both).
+    """
+    if z.size < 64 * z.shape[-1] ** 2:  # rows < 64 K
+        return ufunc.reduce(z, axis=-1, keepdims=True)
+    return functools.reduce(ufunc, [z[..., k : k + 1] for k in range(z.shape[-1])])
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -29,15 +34,15 @@ def softmax(z: np.ndarray) -> np.ndarray:
     Subtracting the row maximum first, eq. (2), changes nothing mathematically and keeps
     ``exp`` from overflowing.
     """
-    e = np.exp(z - row_max(z))
-    e /= e.sum(axis=-1, keepdims=True)
+    e = np.exp(z - reduce_rows(np.maximum, z))
+    e /= reduce_rows(np.add, e)
     return e
 
 
 def logsumexp(z: np.ndarray) -> np.ndarray:
     """``log(sum_k exp(z_k))`` over the last axis, stable for large ``z``; keeps the axis."""
-    m = row_max(z)
-    return m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+    m = reduce_rows(np.maximum, z)
+    return m + np.log(reduce_rows(np.add, np.exp(z - m)))
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -57,8 +62,8 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 def nll(log_p: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``-log_p[y]`` per row: the second half of :func:`cross_entropy`, for a caller that
     keeps the log-probabilities (the training loss needs ``softmax(z) = exp(log_p)`` too)."""
-    y = np.broadcast_to(y, log_p.shape[:-1])
-    return -np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]
+    grid = np.indices(log_p.shape[:-1], sparse=True)  # open grids: p (P,1), n (1,N)
+    return -log_p[(*grid, y)]  # log_p[p, n, y[p, n]], as -log_p[np.arange(N), y] for one
 
 
 def soft_cross_entropy(logits: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -76,7 +76,7 @@ class Dense(Layer):
 
     def backward(self, dy):
         x, W = self.x, self.params["W"]
-        dW = np.swapaxes(x, -1, -2) @ dy  # (P,D,N) @ (P,N,H) -> (P,D,H)
+        dW = x.swapaxes(-1, -2) @ dy  # (P,D,N) @ (P,N,H) -> (P,D,H)
         if self.l2 is not None:
             dW += self.l2 * W
         if self.l1 is not None:
@@ -86,7 +86,7 @@ class Dense(Layer):
         self.grads = {"W": dW, "b": db}
         if not self.input_grad:
             return None
-        return dy @ np.swapaxes(W, -1, -2)  # (P,N,H) @ (P,H,D) -> (P,N,D)
+        return dy @ W.swapaxes(-1, -2)  # (P,N,H) @ (P,H,D) -> (P,N,D)
 
     def penalty(self) -> np.ndarray | float:
         """``l2 / 2 ||W||^2 + l1 |W|_1`` per member, ``(P,)`` (0.0 when both are off)."""
