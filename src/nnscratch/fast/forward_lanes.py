@@ -12,7 +12,7 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.lanes import activation_buffer, forward_rows, group_layout, load_group
-from nnscratch.fast.llvm import lanes, scratch
+from nnscratch.fast.llvm import KERNEL, lanes, scratch
 
 #: Rows per block of the prediction kernel.
 BLOCK = 64
@@ -23,7 +23,7 @@ def forward_kernel(kind: int):
     """The forward kernel for the activation with code ``kind``, a constant of the closure
     (as :func:`nnscratch.fast.lanes.epoch_kernel`)."""
 
-    @nb.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+    @nb.njit(**KERNEL)
     def forward_lanes(X, Ws, bs, widths, out, first_group, stride):
         # X (N,D); Ws[l] (P,in,out); bs[l] (P,out); widths (P,L+1); out (P,N,K): every member's
         # logits for every row, BLOCK rows at a time; groups first_group, + stride, ... (threads)

@@ -30,7 +30,12 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
 - memory read and written through pointers (``at(array, offset)[lane]``): numba checks an
   array index for a negative value (to wrap it around), per lane, unless it can prove the
   index non-negative, and those checks break the ``G`` accesses apart;
-- no branch around a load (a select of loaded values, or a product with 0/1, instead);
+- no branch around a load (a select of loaded values, or a product with 0/1, instead),
+  and no select that stores back the value it loaded (LLVM makes it a masked store,
+  ``vmaskmovpd``, slow on AVX2: see ``_activate``);
+- every input of a lane loop read before its first store through another pointer
+  (``_descend``): LLVM cannot tell two pointers apart, and keeps interleaved reads and
+  writes scalar;
 - every float constant made with the intrinsic ``num`` (a float64 literal would widen
   float32 arithmetic to float64);
 - the small helpers called at every tile (``_backprop``, ``_descend``) take pointers, not
@@ -53,7 +58,7 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
-from nnscratch.fast.llvm import aligned, as_float, at, lanes, num, scratch
+from nnscratch.fast.llvm import KERNEL, aligned, as_float, at, lanes, num, scratch
 
 
 @nb.njit(inline="always")  # numba's inlining: here, LLVM's left the one call a call
@@ -131,18 +136,20 @@ def _activate(a, o, m, rows, units, kind):
     ``f`` is the activation with code ``kind`` (:mod:`nnscratch.fast.codes`). A unit beyond a
     member's width has zero weights and bias, so ``a = 0`` there and ``f(0) = 0`` for every
     activation but the sigmoid: only its output is multiplied by the width mask ``m``.
+
+    (Leaky) ReLU is ``v * gate``, the gate 1 or the slope (0 for ReLU): the select ``v if v > 0 else
+    0 * v`` writes back only where ``v <= 0``, and LLVM makes that a masked store, which
+    AVX2 machines run slowly (``vmaskmovpd``: on a Zen 3, 2.7 of the forward pass's 4.4 us
+    per group-step of W1; the product takes 0.7). Same numbers, to the bit.
     """
     G, zero, one = lanes(a), num(a, 0.0), num(a, 1.0)
     for r in range(rows):
         for j in range(units):
             t = at(a, o + (r * units + j) * G)
-            if kind == RELU:  # 0 * v keeps NaN a NaN
+            if kind == RELU or kind == LEAKY_RELU:  # v * 0 keeps NaN a NaN
+                slope = num(a, 0.0 if kind == RELU else LEAKY_RELU_SLOPE)
                 for lane in range(G):
-                    t[lane] = t[lane] if t[lane] > zero else zero * t[lane]
-            elif kind == LEAKY_RELU:
-                slope = num(a, LEAKY_RELU_SLOPE)
-                for lane in range(G):
-                    t[lane] = t[lane] if t[lane] > zero else slope * t[lane]
+                    t[lane] = t[lane] * (one if t[lane] > zero else slope)
             elif kind == TANH:
                 for lane in range(G):
                     t[lane] = np.tanh(t[lane])
@@ -174,9 +181,17 @@ def _backprop(dp, t, h, kind):
 
 @nb.njit
 def _descend(xp, step, t):
-    """``xp[:G] -= step[:G] * t``, eq. (7)."""
-    for lane in range(lanes(t)):
-        xp[lane] -= step[lane] * t[lane]
+    """``xp[:G] -= step[:G] * t``, eq. (7); ``t`` is overwritten.
+
+    Every ``step`` is read before any ``xp`` is written: LLVM cannot tell that the weights
+    and the learning rates do not overlap, and kept the one-loop form (read, update, store,
+    lane by lane) scalar. ``lr * g`` rounded, then subtracted, as NumPy's ``SGD`` does it.
+    """
+    G = lanes(t)
+    for lane in range(G):
+        t[lane] = step[lane] * t[lane]
+    for lane in range(G):
+        xp[lane] -= t[lane]
 
 
 @nb.njit  # once per group: a call costs nothing
@@ -286,8 +301,7 @@ def epoch_kernel(kind: int, upto: int = len(PHASES)):
     IR (3 to 4 s more compile for this one).
     """
 
-    # reassoc/contract: fused multiply-adds; no nnan/ninf: divergence must show
-    @nb.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+    @nb.njit(**KERNEL)
     def sgd_epoch(
         X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out, first_group, stride
     ):

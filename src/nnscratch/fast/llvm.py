@@ -103,6 +103,19 @@ def aligned(n, like):
     return buf[start : start + n]
 
 
+#: How every epoch and forward kernel is compiled. ``nogil``: :mod:`nnscratch.fast.threads`
+#: runs one per core. ``cache``: compiled once, on disk. ``reassoc``/``contract``: sums in
+#: any order and fused multiply-adds; not ``nnan``/``ninf``, because a divergence must show.
+#: ``error_model="numpy"``: a float division by zero gives IEEE's inf or NaN instead of
+#: numba's Python check for it, a branch in every lane that kept the softmax's division
+#: loop scalar.
+KERNEL = {
+    "nogil": True,
+    "cache": True,
+    "fastmath": {"reassoc", "contract"},
+    "error_model": "numpy",
+}
+
 #: LLVM's budget for unrolling a loop whole, while the lanes kernels compile, and its default
 #: at -O3. A loop over 16 float32 lanes of a 2 x 2 tile (four sums, eight loads) costs more
 #: than 300, and a lane loop left a loop is left scalar: the SLP vectoriser packs only

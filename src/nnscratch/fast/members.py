@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
+from nnscratch.fast.llvm import KERNEL
 
 
 @nb.njit(inline="always")
@@ -55,8 +56,7 @@ def members_kernel(kind: int):
     """The one-member epoch kernel for the activation with code ``kind``, a constant of the
     closure (as :func:`nnscratch.fast.lanes.epoch_kernel`)."""
 
-    # reassoc/contract let LLVM vectorise the dot products; no nnan/ninf: divergence must show
-    @nb.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+    @nb.njit(**KERNEL)  # reassoc/contract: LLVM vectorises the dot products
     def sgd_epoch_members(
         X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out, first, stride
     ):
