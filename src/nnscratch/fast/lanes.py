@@ -185,7 +185,8 @@ def _descend(xp, step, t):
 
     Every ``step`` is read before any ``xp`` is written: LLVM cannot tell that the weights
     and the learning rates do not overlap, and kept the one-loop form (read, update, store,
-    lane by lane) scalar. ``lr * g`` rounded, then subtracted, as NumPy's ``SGD`` does it.
+    lane by lane) scalar. LLVM still fuses the product and the difference into one
+    multiply-add: the weights are the same, to the bit, as with the one-loop form.
     """
     G = lanes(t)
     for lane in range(G):
