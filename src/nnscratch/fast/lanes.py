@@ -137,10 +137,11 @@ def _activate(a, o, m, rows, units, kind):
     member's width has zero weights and bias, so ``a = 0`` there and ``f(0) = 0`` for every
     activation but the sigmoid: only its output is multiplied by the width mask ``m``.
 
-    (Leaky) ReLU is ``v * gate``, the gate 1 or the slope (0 for ReLU): the select ``v if v > 0 else
-    0 * v`` writes back only where ``v <= 0``, and LLVM makes that a masked store, which
-    AVX2 machines run slowly (``vmaskmovpd``: on a Zen 3, 2.7 of the forward pass's 4.4 us
-    per group-step of W1; the product takes 0.7). Same numbers, to the bit.
+    (Leaky) ReLU is ``v * gate``, the gate 1 or the slope (0 for ReLU): the select
+    ``v if v > 0 else 0 * v`` writes back only where ``v <= 0``, and LLVM makes that a
+    masked store, which AVX2 machines run slowly (``vmaskmovpd``: on a Zen 3, 2.7 of the
+    forward pass's 4.4 us per group-step of W1; the product takes 0.7). Same numbers, to
+    the bit.
     """
     G, zero, one = lanes(a), num(a, 0.0), num(a, 1.0)
     for r in range(rows):
