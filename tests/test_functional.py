@@ -195,23 +195,27 @@ def test_one_hot_property(labels):
     st.sampled_from([np.maximum, np.add]),
     st.integers(0, 2**32 - 1),
 )
-def test_reduce_rows_equals_the_plain_reduction(shape, ufunc, seed):
-    # (P, N, K) on both sides of the switch to columns (rows >= 64 K): 1 to 1200 rows
+def test_reduce_rows_equals_the_plain_reduction_to_the_bit(shape, ufunc, seed):
+    # (P, N, K) on both sides of the switch to columns (K <= 7 and rows >= 64 K): 1 to 1200
+    # rows; up to 7 columns NumPy adds in the columns' order, beyond that it is the plain way
     z = np.random.default_rng(seed).normal(scale=50.0, size=shape)
     got, want = F.reduce_rows(ufunc, z), ufunc.reduce(z, axis=-1, keepdims=True)
     assert got.shape == want.shape == (*shape[:-1], 1)
-    if ufunc is np.maximum:
-        np.testing.assert_array_equal(got, want)  # a maximum is exact in any order
-    else:  # sums in another order: equal to rounding
-        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-12)
+    np.testing.assert_array_equal(got, want)
 
 
-def test_reduce_rows_takes_both_ways():
-    # 10 rows of 2 classes reduce the plain way, 1000 rows by columns; same numbers either way
-    for rows in (10, 1000):
-        z = np.arange(rows * 2, dtype=np.float64).reshape(rows, 2) % 7  # values 0..6
-        np.testing.assert_array_equal(F.reduce_rows(np.maximum, z), z.max(axis=-1)[:, None])
-        np.testing.assert_array_equal(F.reduce_rows(np.add, z), z.sum(axis=-1)[:, None])
+@pytest.mark.parametrize("K", [2, 5, 7])
+def test_reduce_rows_by_columns_for_many_rows_of_few_classes(K, monkeypatch):
+    z = np.random.default_rng(K).normal(size=(64 * K, K))  # just enough rows for columns
+    calls = []
+    reduce = F.functools.reduce
+    monkeypatch.setattr(F.functools, "reduce", lambda *a: calls.append(1) or reduce(*a))
+    for ufunc in (np.maximum, np.add):
+        np.testing.assert_array_equal(F.reduce_rows(ufunc, z), ufunc.reduce(z, -1, keepdims=True))
+    assert len(calls) == 2  # both by columns
+    F.reduce_rows(np.add, z[1:])  # one row fewer: the plain way
+    F.reduce_rows(np.add, np.ones((1000, 8)))  # 8 classes: the plain way
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (4, 6, 3), (2, 3, 4, 2)])
@@ -225,5 +229,12 @@ def test_nll_picks_each_rows_label_and_broadcasts_labels(shape):
     shared = y.reshape(-1, shape[-2])[0]
     want = -np.take_along_axis(log_p, np.broadcast_to(shared, shape[:-1])[..., None], -1)
     np.testing.assert_array_equal(F.nll(log_p, shared), want[..., 0])
-    # hand-worked: row 0 of the first member, label 1 (a list works as well)
-    assert F.nll(np.log([[0.25, 0.75]]), [1])[0] == pytest.approx(-math.log(0.75))
+
+
+def test_nll_hand_worked_with_lists_booleans_and_floats():
+    log_p = np.log([[0.25, 0.75], [0.6, 0.4]])  # two rows, two classes
+    np.testing.assert_allclose(F.nll(log_p, [1, 0]), [-math.log(0.75), -math.log(0.6)])
+    # booleans are the labels 0 and 1, not a mask (with N == K a mask would also fit)
+    np.testing.assert_allclose(F.nll(log_p, np.array([True, False])), F.nll(log_p, [1, 0]))
+    with pytest.raises(TypeError):  # a float is not a label
+        F.nll(log_p, np.array([1.0, 0.0]))

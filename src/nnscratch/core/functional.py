@@ -18,12 +18,13 @@ def reduce_rows(ufunc: np.ufunc, z: np.ndarray) -> np.ndarray:
     """``ufunc.reduce(z, axis=-1, keepdims=True)``: with ``np.maximum`` the row maximum of
     eq. (2), with ``np.add`` a softmax's denominator.
 
-    Computed as ``K - 1`` element-wise operations on columns when there are many rows per
-    class: a reduction over the last axis runs one tiny loop per row, and for 100 members'
-    10 rows of 2 logits that is several times slower, while a column costs a call, so few
-    rows reduce faster the plain way (``benchmarks/tricks.py`` measures both).
+    Computed as ``K - 1`` element-wise operations on columns when there are few classes
+    and many rows per class: a reduction over the last axis runs one tiny loop per row, and
+    for 100 members' 10 rows of 2 logits that is several times slower, while a column costs
+    a call, so few rows or many classes reduce faster the plain way (``benchmarks/tricks.py``
+    measures both). Up to 7 columns NumPy also adds in this order: the same sums, to the bit.
     """
-    if z.size < 64 * z.shape[-1] ** 2:  # rows < 64 K
+    if z.shape[-1] > 7 or z.size < 64 * z.shape[-1] ** 2:  # many classes, or rows < 64 K
         return ufunc.reduce(z, axis=-1, keepdims=True)
     return functools.reduce(ufunc, [z[..., k : k + 1] for k in range(z.shape[-1])])
 
@@ -61,9 +62,15 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def nll(log_p: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``-log_p[y]`` per row: the second half of :func:`cross_entropy`, for a caller that
-    keeps the log-probabilities (the training loss needs ``softmax(z) = exp(log_p)`` too)."""
+    keeps the log-probabilities (the training loss needs ``softmax(z) = exp(log_p)`` too).
+
+    Indexed by open grids over the leading axes, ``log_p[p, n, y[p, n]]``: the population's
+    form of ``-log_p[np.arange(N), y]``; ``np.take_along_axis`` took 5x as long on one
+    network's 10 rows. Labels are integers or booleans (0/1; a float raises), of
+    ``log_p``'s leading shape or with fewer leading axes (``(N,)`` shared by ``P``).
+    """
     grid = np.indices(log_p.shape[:-1], sparse=True)  # open grids: p (P,1), n (1,N)
-    return -log_p[(*grid, y)]  # log_p[p, n, y[p, n]], as -log_p[np.arange(N), y] for one
+    return -log_p[(*grid, np.asarray(y).astype(np.intp, casting="safe", copy=False))]
 
 
 def soft_cross_entropy(logits: np.ndarray, target: np.ndarray) -> np.ndarray:

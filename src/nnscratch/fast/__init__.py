@@ -25,8 +25,9 @@ epoch and forward kernels) its one activation. ``engine="auto"`` compiles only w
 run repays it (:mod:`~nnscratch.fast.cost`), and says so once on stderr; ``"numba"``
 always does. The kernels are cached on disk (numba's ``cache=True``: next to this package
 or in ``NUMBA_CACHE_DIR``), and numba checks only the kernel's
-own file for changes: one that uses another file's helpers or constants (``llvm``,
-``codes`` and the core's ``LEAKY_RELU_SLOPE``, ``lanes``' building blocks in
-``forward_lanes``) keeps its cached code when only those change. After editing them, delete
+own file for changes: one that uses another file's helpers or constants (``llvm``, its
+compile options ``llvm.KERNEL`` among them, ``codes`` and the core's ``LEAKY_RELU_SLOPE``,
+``lanes``' building blocks in ``forward_lanes``) keeps its cached code when only those
+change. After editing them, delete
 ``src/nnscratch/fast/__pycache__``.
 """

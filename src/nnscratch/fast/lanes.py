@@ -34,8 +34,8 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
   and no select that stores back the value it loaded (LLVM makes it a masked store,
   ``vmaskmovpd``, slow on AVX2: see ``_activate``);
 - every input of a lane loop read before its first store through another pointer
-  (``_descend``): LLVM cannot tell two pointers apart, and keeps interleaved reads and
-  writes scalar;
+  (``_descend``; a ``scratch`` vector may be read after, LLVM knows it is apart): LLVM
+  cannot tell two arrays' pointers apart, and keeps interleaved reads and writes scalar;
 - every float constant made with the intrinsic ``num`` (a float64 literal would widen
   float32 arithmetic to float64);
 - the small helpers called at every tile (``_backprop``, ``_descend``) take pointers, not
@@ -140,8 +140,8 @@ def _activate(a, o, m, rows, units, kind):
     (Leaky) ReLU is ``v * gate``, the gate 1 or the slope (0 for ReLU): the select
     ``v if v > 0 else 0 * v`` writes back only where ``v <= 0``, and LLVM makes that a
     masked store, which AVX2 machines run slowly (``vmaskmovpd``: on a Zen 3, 2.7 of the
-    forward pass's 4.4 us per group-step of W1; the product takes 0.7). Same numbers, to
-    the bit.
+    4.4 us of W1's ``forward_rows`` per group-step, one group on one thread; the product
+    takes 0.7). Same numbers, to the bit.
     """
     G, zero, one = lanes(a), num(a, 0.0), num(a, 1.0)
     for r in range(rows):
