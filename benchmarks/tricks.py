@@ -1,10 +1,10 @@
 """The core's speed tricks against the plain formulas: ``python benchmarks/tricks.py``.
 
 The NumPy loop of a population of small networks pays for the number of NumPy calls, not
-for arithmetic; a few reductions and a lookup in it are cheaper written another way. Each line times
-both ways on the shapes of the tutorial's ``test(..., 10, 10, 100)`` (100 members, batches
-of 10 rows, 64 hidden units, 2 classes), medians over repetitions, and the seconds they add
-up to over that workload's 3750 steps (each is computed once a step).
+for arithmetic; a few reductions and a lookup in it are cheaper written another way. Each
+line times both ways on the shapes of the tutorial's ``test(..., 10, 10, 100)`` (100
+members, batches of 10 rows, 64 hidden units, 2 classes), medians over repetitions, and
+the seconds they add up to over that workload's 3750 steps (each is computed once a step).
 """
 
 from __future__ import annotations

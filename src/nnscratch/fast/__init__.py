@@ -24,10 +24,9 @@ Each kernel compiles lazily, on its first call, for that call's dtype and depth 
 epoch and forward kernels) its one activation. ``engine="auto"`` compiles only where the
 run repays it (:mod:`~nnscratch.fast.cost`), and says so once on stderr; ``"numba"``
 always does. The kernels are cached on disk (numba's ``cache=True``: next to this package
-or in ``NUMBA_CACHE_DIR``), and numba checks only the kernel's
-own file for changes: one that uses another file's helpers or constants (``llvm``, its
-compile options ``llvm.KERNEL`` among them, ``codes`` and the core's ``LEAKY_RELU_SLOPE``,
-``lanes``' building blocks in ``forward_lanes``) keeps its cached code when only those
-change. After editing them, delete
-``src/nnscratch/fast/__pycache__``.
+or in ``NUMBA_CACHE_DIR``), and numba checks only the kernel's own file for changes: one
+that uses another file's helpers or constants (``llvm``, its compile options
+``llvm.KERNEL`` among them, ``codes`` and the core's ``LEAKY_RELU_SLOPE``, ``lanes``'
+building blocks in ``forward_lanes``) keeps its cached code when only those change. After
+editing them, delete ``src/nnscratch/fast/__pycache__``.
 """

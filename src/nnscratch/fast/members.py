@@ -56,7 +56,9 @@ def members_kernel(kind: int):
     """The one-member epoch kernel for the activation with code ``kind``, a constant of the
     closure (as :func:`nnscratch.fast.lanes.epoch_kernel`)."""
 
-    @nb.njit(**KERNEL)  # reassoc/contract: LLVM vectorises the dot products
+    # reassoc/contract would let LLVM's loop vectoriser pack the dot products; on an AVX2
+    # machine with numba 0.68 it packs none (all scalar multiply-adds, as in a bare axpy)
+    @nb.njit(**KERNEL)
     def sgd_epoch_members(
         X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out, first, stride
     ):
