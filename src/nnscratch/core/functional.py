@@ -65,9 +65,10 @@ def nll(log_p: np.ndarray, y: np.ndarray) -> np.ndarray:
     keeps the log-probabilities (the training loss needs ``softmax(z) = exp(log_p)`` too).
 
     Indexed by open grids over the leading axes, ``log_p[p, n, y[p, n]]``: the population's
-    form of ``-log_p[np.arange(N), y]``; ``np.take_along_axis`` took 5x as long on one
-    network's 10 rows. Labels are integers or booleans (0/1; a float raises), of
-    ``log_p``'s leading shape or with fewer leading axes (``(N,)`` shared by ``P``).
+    form of ``-log_p[np.arange(N), y]``; broadcasting the labels for ``np.take_along_axis``
+    took 2-4x as long on one network's 10 rows (``benchmarks/tricks.py``). Labels are
+    integers or booleans (0/1; a float raises), of ``log_p``'s leading shape or with fewer
+    leading axes (``(N,)`` shared by ``P``).
     """
     grid = np.indices(log_p.shape[:-1], sparse=True)  # open grids: p (P,1), n (1,N)
     return -log_p[(*grid, np.asarray(y).astype(np.intp, casting="safe", copy=False))]
