@@ -335,3 +335,28 @@ def test_compiled_shuffle_falls_back_for_other_generators():
     make = [np.random.Generator(np.random.MT19937(s)) for s in range(8)]
     want = np.stack([np.random.Generator(np.random.MT19937(s)).permutation(100) for s in range(8)])
     np.testing.assert_array_equal(compiled_shuffled(rows, make), want)
+
+
+def test_one_member_kernel_memory_follows_the_layers_not_their_square():
+    """A long, thin layer (2-16384-2, batch 1: small enough for the loops) trains in the
+    one-member kernel with buffers the size of its layers; square (16384 x 16384) ones
+    would touch 4 GB. Run in a fresh process to read its peak memory."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import resource
+        import numpy as np
+        import nnscratch as nns
+        X = np.array([[0.5, -1.0], [1.5, 0.25], [-0.5, 2.0]])
+        net = nns.MLP([2, 16384, 2], seed=0)
+        net.fit(X, [0, 1, 0], epochs=1, batch_size=1, optimizer=nns.SGD(lr=0.1), engine="numba")
+        ref = nns.MLP([2, 16384, 2], seed=0)
+        ref.fit(X, [0, 1, 0], epochs=1, batch_size=1, optimizer=nns.SGD(lr=0.1), engine="numpy")
+        for key, value in ref.params.items():
+            np.testing.assert_allclose(net.params[key], value, rtol=1e-12, atol=1e-14)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+    """
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak_mib = int(run.stdout.split()[-1]) / 1024
+    assert peak_mib < 1024, f"peak memory {peak_mib:.0f} MiB"

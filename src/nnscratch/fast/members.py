@@ -56,8 +56,8 @@ def members_kernel(kind: int):
     """The one-member epoch kernel for the activation with code ``kind``, a constant of the
     closure (as :func:`nnscratch.fast.lanes.epoch_kernel`)."""
 
-    # reassoc/contract would let LLVM's loop vectoriser pack the dot products; on an AVX2
-    # machine with numba 0.68 it packs none (all scalar multiply-adds, as in a bare axpy)
+    # reassoc/contract let LLVM's loop vectoriser pack the dot products and the row updates
+    # (packed multiply-adds in inspect_asm(), which reads only a fresh compile, not the cache)
     @nb.njit(**KERNEL)
     def sgd_epoch_members(
         X, y, order, Ws, bs, lr, widths, batch_size, mean, active, out, first, stride
@@ -74,9 +74,10 @@ def members_kernel(kind: int):
         # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
         P, n_rows = order.shape
         L = len(Ws)
-        Hmax = 1
+        Hmax, Smax = 1, 1  # the widest layer side; the widest shorter side of a layer
         for layer in range(L):
-            Hmax = max(Hmax, Ws[layer].shape[1], Ws[layer].shape[2])
+            din, dout = Ws[layer].shape[1], Ws[layer].shape[2]
+            Hmax, Smax = max(Hmax, din, dout), max(Smax, min(din, dout))
         for p in range(first, P, stride):
             if not active[p]:
                 continue
@@ -84,9 +85,18 @@ def members_kernel(kind: int):
             a = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # pre-activations a[l+1]
             d = np.zeros((batch_size, Hmax), X.dtype)  # dL/da of the current layer
             d_prev = np.zeros((batch_size, Hmax), X.dtype)
-            g = np.zeros((Hmax, Hmax), X.dtype)  # a weight gradient
-            gb = np.zeros(Hmax, X.dtype)
-            Wt = np.zeros((Hmax, Hmax), X.dtype)  # W transposed, for narrow layers
+            g = np.zeros(Hmax, X.dtype)  # the gradient of one row of weights, or of b
+            # a narrow layer's weights (dout < din) are kept transposed, Wt[l] (out, in), for
+            # the whole epoch: its dot products, its backward pass and its update then all
+            # run along rows; W gets them back at the end
+            Wt = np.zeros((L, Smax, Hmax), X.dtype)
+            for layer in range(L):
+                din, dout = widths[p, layer], widths[p, layer + 1]
+                if dout < din:
+                    W = Ws[layer][p]
+                    for j in range(dout):
+                        for c in range(din):
+                            Wt[layer, j, c] = W[c, j]
             step = lr[p]
             loss, hits = 0.0, 0.0
             K = widths[p, L]
@@ -103,24 +113,25 @@ def members_kernel(kind: int):
                     W, b = Ws[layer][p], bs[layer][p]
                     din, dout = widths[p, layer], widths[p, layer + 1]
                     hin, aout = h[layer], a[layer + 1]
-                    # loop orders keep the longer of din/dout innermost, over contiguous memory
+                    # loop orders keep the longer of din/dout innermost, over contiguous memory,
+                    # and a row of the weights outermost: each is read once a step, the batch's
+                    # rows (a few KB) staying in the first-level cache
                     if dout >= din:  # wide: a_i = b + sum_c h_ic W_c, rows of W
                         for i in range(n):
                             for j in range(dout):
                                 aout[i, j] = b[j]
-                            for c in range(din):
+                        for c in range(din):
+                            for i in range(n):
                                 hv = hin[i, c]
                                 for j in range(dout):
                                     aout[i, j] += hv * W[c, j]
                     else:  # narrow: a_ij = b_j + dot(h_i, row j of W^T)
-                        for j in range(dout):
-                            for c in range(din):
-                                Wt[j, c] = W[c, j]
+                        WT = Wt[layer]
                         for i in range(n):
                             for j in range(dout):
                                 acc = 0.0
                                 for c in range(din):
-                                    acc += hin[i, c] * Wt[j, c]
+                                    acc += hin[i, c] * WT[j, c]
                                 aout[i, j] = acc + b[j]
                     if layer < L - 1:
                         for i in range(n):
@@ -151,59 +162,63 @@ def members_kernel(kind: int):
                     wide = dout >= din
                     if layer > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
                         if wide:  # dot products along rows of W
-                            for i in range(n):
-                                for c in range(din):
+                            for c in range(din):
+                                for i in range(n):
                                     acc = 0.0
                                     for j in range(dout):
                                         acc += d[i, j] * W[c, j]
                                     d_prev[i, c] = acc * act_grad(ain[i, c], hin[i, c], kind)
                         else:  # sums of rows of W^T
-                            for j in range(dout):
-                                for c in range(din):
-                                    Wt[j, c] = W[c, j]
+                            WT = Wt[layer]
                             for i in range(n):
                                 for c in range(din):
                                     d_prev[i, c] = 0.0
                                 for j in range(dout):
                                     dv = d[i, j]
                                     for c in range(din):
-                                        d_prev[i, c] += dv * Wt[j, c]
+                                        d_prev[i, c] += dv * WT[j, c]
                                 for c in range(din):
                                     d_prev[i, c] *= act_grad(ain[i, c], hin[i, c], kind)
-                    # dW = h^T d and db = column sums of d, eq. (15)/(16); g is (in, out) when
-                    # wide, (out, in) when narrow, so the inner loop runs over the longer side
-                    for j in range(dout):
-                        gb[j] = 0.0
-                    rows, cols = (din, dout) if wide else (dout, din)
-                    for r in range(rows):
-                        for c in range(cols):
-                            g[r, c] = 0.0
-                    for i in range(n):
-                        for j in range(dout):
-                            gb[j] += d[i, j]
-                        if wide:
-                            for c in range(din):
-                                hv = hin[i, c]
-                                for j in range(dout):
-                                    g[c, j] += hv * d[i, j]
-                        else:
-                            for j in range(dout):
-                                dv = d[i, j]
-                                for c in range(din):
-                                    g[j, c] += dv * hin[i, c]
-                    # eq. (7): theta := theta - lr * grad
+                    # dW = h^T d, eq. (15), and eq. (7), theta := theta - lr * grad, one row of
+                    # the weights at a time (W's row c when wide, W^T's row j when narrow): the
+                    # row's gradient summed over the batch in g, then the row updated
                     if wide:
                         for c in range(din):
                             for j in range(dout):
-                                W[c, j] -= step * g[c, j]
-                    else:
-                        for c in range(din):
+                                g[j] = 0.0
+                            for i in range(n):
+                                hv = hin[i, c]
+                                for j in range(dout):
+                                    g[j] += hv * d[i, j]
                             for j in range(dout):
-                                W[c, j] -= step * g[j, c]
+                                W[c, j] -= step * g[j]
+                    else:
+                        WT = Wt[layer]
+                        for j in range(dout):
+                            for c in range(din):
+                                g[c] = 0.0
+                            for i in range(n):
+                                dv = d[i, j]
+                                for c in range(din):
+                                    g[c] += dv * hin[i, c]
+                            for c in range(din):
+                                WT[j, c] -= step * g[c]
+                    for j in range(dout):  # db = column sums of d, eq. (16)
+                        g[j] = 0.0
+                    for i in range(n):
+                        for j in range(dout):
+                            g[j] += d[i, j]
                     for j in range(dout):
-                        b[j] -= step * gb[j]
+                        b[j] -= step * g[j]
                     if layer > 0:
                         d, d_prev = d_prev, d
+            for layer in range(L):  # the narrow layers' weights back into W
+                din, dout = widths[p, layer], widths[p, layer + 1]
+                if dout < din:
+                    W = Ws[layer][p]
+                    for c in range(din):
+                        for j in range(dout):
+                            W[c, j] = Wt[layer, j, c]
             out[p, 0] = loss
             out[p, 1] = hits
 
