@@ -107,6 +107,10 @@ def test_numba_engine_always_compiles(cache_is, capsys):
     assert epoch.fallback is None  # nothing to fall back to
     epoch._decide(args, epochs=1)  # a 2-step run, compiled all the same
     assert epoch.fallback is None
+    # one epoch shuffles with NumPy (the first epoch always does): the members kernel alone
+    assert capsys.readouterr().err == "compiling the fast path, once, about 5 s\n"
+    epoch, args = _epoch(1, 20, engine="numba")
+    epoch._decide(args, epochs=2)  # the second epoch's shuffle is compiled: 5 s + 1 s
     assert capsys.readouterr().err == "compiling the fast path, once, about 6 s\n"
 
 

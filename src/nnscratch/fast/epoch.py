@@ -215,18 +215,21 @@ class CompiledEpoch:
         self.decided = True
         net, name = self.net, kernel_name(self.net.n_members)
         P, n_rows = args[2].shape
-        self.markers = [ready.name(name, self.kind, net.dtype, len(net.dense_layers)), "shuffle"]
+        # the first epoch's shuffles are NumPy's (``shuffled``): a one-epoch run needs no
+        # shuffle kernel, and neither counts nor compiles it
+        names = [name, "shuffle"] if epochs > 1 else [name]
+        own = ready.name(name, self.kind, net.dtype, len(net.dense_layers))
+        self.markers = [own, *names[1:]]
         numpy_s = cost.numpy_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
         fast_s = cost.fast_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
-        states = (
-            None if loaded() or ready.marked(self.markers) else {name: "cold", "shuffle": "cold"}
-        )
+        states = None if loaded() or ready.marked(self.markers) else dict.fromkeys(names, "cold")
         if states is not None and self.fallback is not None:  # decided without numba
             if not cost.repays(numpy_s, cost.ready_seconds(states), fast_s):
                 return
         from nnscratch.fast import kernels
 
         needs = {name: (self.kind, args), "shuffle": (self.kind, kernels.shuffle_args())}
+        needs = {k: needs[k] for k in names}
         states = kernels.states(needs)
         if self.fallback is not None and not cost.repays(
             numpy_s, cost.ready_seconds(states), fast_s
