@@ -100,7 +100,7 @@ def members_kernel(kind: int):
                         for c in range(din):
                             Wt[layer, j, c] = W[c, j]
             step = lr[p]
-            loss, hits = 0.0, 0.0
+            loss, hits, product = 0.0, 0.0, 1.0
             K = widths[p, L]
             for start in range(0, n_rows, batch_size):
                 n = min(batch_size, n_rows - start)
@@ -151,7 +151,11 @@ def members_kernel(kind: int):
                         d[i, k] = np.exp(z[k] - zmax)
                         s += d[i, k]
                     yi = y[order[p, start + i]]
-                    loss += np.log(s) + zmax - z[yi]
+                    loss += zmax - z[yi]  # + log(s), taken below as the log of a product
+                    product *= s  # 1 <= s <= K: one log for hundreds of rows
+                    if product > 1e250:
+                        loss += np.log(product)
+                        product = 1.0
                     hits += 1.0 if best == yi else 0.0
                     for k in range(K):
                         d[i, k] = d[i, k] / s * scale
@@ -221,7 +225,7 @@ def members_kernel(kind: int):
                     for c in range(din):
                         for j in range(dout):
                             W[c, j] = Wt[layer, j, c]
-            out[p, 0] = loss
+            out[p, 0] = loss + np.log(product)
             out[p, 1] = hits
 
     return sgd_epoch_members
