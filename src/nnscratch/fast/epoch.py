@@ -209,9 +209,9 @@ class CompiledEpoch:
     def _decide(self, args: tuple, epochs: int) -> None:
         """Keep the fallback, or drop it for the kernels; announce a compile (first epoch).
 
-        Without markers (:mod:`nnscratch.fast.ready`) the kernels count as cold and numba is
-        imported only if a compile repays; with them, or numba imported already, numba's
-        cache is asked."""
+        Before numba is imported, each kernel counts as cached where it has left a marker
+        (:mod:`nnscratch.fast.ready`) and as cold where not, and numba is imported only if
+        the run repays that; then numba's cache is asked."""
         self.decided = True
         net, name = self.net, kernel_name(self.net.n_members)
         P, n_rows = args[2].shape
@@ -222,14 +222,16 @@ class CompiledEpoch:
         self.markers = [own, *names[1:]]
         numpy_s = cost.numpy_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
         fast_s = cost.fast_seconds(net.sizes, P, n_rows, self.batch_size, epochs)
-        states = None if loaded() or ready.marked(self.markers) else dict.fromkeys(names, "cold")
-        if states is not None and self.fallback is not None:  # decided without numba
-            if not cost.repays(numpy_s, cost.ready_seconds(states), fast_s):
+        if not loaded() and self.fallback is not None:  # decided without numba
+            marks = zip(names, self.markers, strict=True)
+            guess = {k: "cached" if ready.marked([m]) else "cold" for k, m in marks}
+            if not cost.repays(numpy_s, cost.ready_seconds(guess), fast_s):
                 return
         from nnscratch.fast import kernels
 
-        needs = {name: (self.kind, args), "shuffle": (self.kind, kernels.shuffle_args())}
-        needs = {k: needs[k] for k in names}
+        needs = {name: (self.kind, args)}
+        if "shuffle" in names:
+            needs["shuffle"] = (self.kind, kernels.shuffle_args())
         states = kernels.states(needs)
         if self.fallback is not None and not cost.repays(
             numpy_s, cost.ready_seconds(states), fast_s

@@ -201,9 +201,9 @@ def group_layout(first, active, widths, G):
     """Which of the group's ``G`` lanes hold a live member (1, else 0), and its even-padded
     layer sizes.
 
-    Integers, not booleans: every small array of the kernels is ``int64`` or the float
-    dtype, so numba compiles ``np.zeros`` for two types only (each one more costs 0.1-0.3 s
-    on a cold cache).
+    Integers, not booleans: every small array of the kernels is ``int64``, float64 or the
+    float dtype, so numba compiles ``np.zeros`` for those types only (each one more costs
+    0.1-0.3 s on a cold cache).
     """
     P, L = widths.shape[0], widths.shape[1] - 1
     live = np.zeros(G, np.int64)

@@ -74,13 +74,17 @@ def members_kernel(kind: int):
         # lr (P,); widths (P,L+1) active sizes; out (P,2): summed loss and hits, per member
         P, n_rows = order.shape
         L = len(Ws)
-        Hmax, Smax = 1, 1  # the widest layer side; the widest shorter side of a layer
+        Hmax = 1  # the widest layer side
         for layer in range(L):
-            din, dout = Ws[layer].shape[1], Ws[layer].shape[2]
-            Hmax, Smax = max(Hmax, din, dout), max(Smax, min(din, dout))
+            Hmax = max(Hmax, Ws[layer].shape[1], Ws[layer].shape[2])
         for p in range(first, P, stride):
             if not active[p]:
                 continue
+            narrow, Smax = 0, 1  # the member's narrow layers (dout < din), their widest dout
+            for layer in range(L):
+                din, dout = widths[p, layer], widths[p, layer + 1]
+                if dout < din:
+                    narrow, Smax = narrow + 1, max(Smax, dout)
             # every buffer is a 3-D np.zeros or a part of one: numba compiles np.zeros once
             # per number of dimensions, 0.1-0.4 s each on a cold cache
             h = np.zeros((L + 1, batch_size, Hmax), X.dtype)  # layer inputs h[l]
@@ -88,17 +92,20 @@ def members_kernel(kind: int):
             dd = np.zeros((3, batch_size, Hmax), X.dtype)
             d, d_prev = dd[0], dd[1]  # dL/da of the current layer and of the one below
             g = dd[2, 0]  # the gradient of one row of weights, or of b
-            # a narrow layer's weights (dout < din) are kept transposed, Wt[l] (out, in), for
-            # the whole epoch: its dot products, its backward pass and its update then all
-            # run along rows; W gets them back at the end
-            Wt = np.zeros((L, Smax, Hmax), X.dtype)
+            # a narrow layer's weights are kept transposed, (out, in), for the whole epoch:
+            # its dot products, its backward pass and its update then all run along rows;
+            # W gets them back at the end. Wt[s] is the s-th narrow layer's, counted from
+            # the input (``slot`` below)
+            Wt = np.zeros((max(narrow, 1), Smax, Hmax), X.dtype)
+            slot = 0
             for layer in range(L):
                 din, dout = widths[p, layer], widths[p, layer + 1]
                 if dout < din:
                     W = Ws[layer][p]
                     for j in range(dout):
                         for c in range(din):
-                            Wt[layer, j, c] = W[c, j]
+                            Wt[slot, j, c] = W[c, j]
+                    slot += 1
             step = lr[p]
             loss, hits, product = 0.0, 0.0, 1.0
             K = widths[p, L]
@@ -111,13 +118,14 @@ def members_kernel(kind: int):
                     for c in range(widths[p, 0]):
                         h[0, i, c] = X[r, c]
                 # --- forward ---
+                slot = 0
                 for layer in range(L):
                     W, b = Ws[layer][p], bs[layer][p]
                     din, dout = widths[p, layer], widths[p, layer + 1]
                     hin, aout = h[layer], a[layer + 1]
                     # loop orders keep the longer of din/dout innermost, over contiguous memory,
-                    # and a row of the weights outermost: each is read once a step, the batch's
-                    # rows (a few KB) staying in the first-level cache
+                    # and a row of the weights (of W^T when narrow) outermost: each is read
+                    # once, the batch's rows (a few KB) staying in the first-level cache
                     if dout >= din:  # wide: a_i = b + sum_c h_ic W_c, rows of W
                         for i in range(n):
                             for j in range(dout):
@@ -128,9 +136,10 @@ def members_kernel(kind: int):
                                 for j in range(dout):
                                     aout[i, j] += hv * W[c, j]
                     else:  # narrow: a_ij = b_j + dot(h_i, row j of W^T)
-                        WT = Wt[layer]
-                        for i in range(n):
-                            for j in range(dout):
+                        WT = Wt[slot]
+                        slot += 1
+                        for j in range(dout):
+                            for i in range(n):
                                 acc = 0.0
                                 for c in range(din):
                                     acc += hin[i, c] * WT[j, c]
@@ -160,12 +169,16 @@ def members_kernel(kind: int):
                     for k in range(K):
                         d[i, k] = d[i, k] / s * scale
                     d[i, yi] -= scale
-                # --- backward and update, last layer first ---
+                # --- backward and update, last layer first (the narrow ones from the top) ---
+                slot = narrow
                 for layer in range(L - 1, -1, -1):
                     W, b = Ws[layer][p], bs[layer][p]
                     din, dout = widths[p, layer], widths[p, layer + 1]
                     hin, ain = h[layer], a[layer]
                     wide = dout >= din
+                    if not wide:
+                        slot -= 1
+                        WT = Wt[slot]  # this layer's
                     if layer > 0:  # d_prev = (d W^T) * f'(a), eq. (17), with W before its update
                         if wide:  # dot products along rows of W
                             for c in range(din):
@@ -175,7 +188,6 @@ def members_kernel(kind: int):
                                         acc += d[i, j] * W[c, j]
                                     d_prev[i, c] = acc * act_grad(ain[i, c], hin[i, c], kind)
                         else:  # sums of rows of W^T
-                            WT = Wt[layer]
                             for i in range(n):
                                 for c in range(din):
                                     d_prev[i, c] = 0.0
@@ -199,7 +211,6 @@ def members_kernel(kind: int):
                             for j in range(dout):
                                 W[c, j] -= step * g[j]
                     else:
-                        WT = Wt[layer]
                         for j in range(dout):
                             for c in range(din):
                                 g[c] = 0.0
@@ -218,13 +229,15 @@ def members_kernel(kind: int):
                         b[j] -= step * g[j]
                     if layer > 0:
                         d, d_prev = d_prev, d
+            slot = 0
             for layer in range(L):  # the narrow layers' weights back into W
                 din, dout = widths[p, layer], widths[p, layer + 1]
                 if dout < din:
                     W = Ws[layer][p]
                     for c in range(din):
                         for j in range(dout):
-                            W[c, j] = Wt[layer, j, c]
+                            W[c, j] = Wt[slot, j, c]
+                    slot += 1
             out[p, 0] = loss + np.log(product)
             out[p, 1] = hits
 
