@@ -357,7 +357,7 @@ def epoch_kernel(kind: int, upto: int = len(PHASES)):
                     step[lane] = lr[first + lane]
             loss = np.zeros(G, out.dtype)  # float64 in either dtype, as out
             hits = np.zeros(G, out.dtype)
-            product = np.zeros(G, out.dtype)
+            product = np.zeros(G, out.dtype)  # then ones: np.ones would be one more compile
             for lane in range(G):
                 product[lane] = 1.0
             for start in range(0, n_rows, batch_size):
