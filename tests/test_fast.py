@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -364,3 +366,61 @@ def test_one_member_kernel_memory_follows_the_layers_not_their_square():
     assert run.returncode == 0, run.stderr
     peak_mib = int(run.stdout.split()[-1]) / 1024
     assert peak_mib < 1024, f"peak memory {peak_mib:.0f} MiB"
+
+
+WIDE_VECTORS = """if True:
+    import json, re
+    import numba as nb
+    from nnscratch.fast.llvm import KERNEL, at, compiled, scratch, wide_vectors
+
+    def tile(wide):  # y[:8] = a x[:8] + y[:8], as the kernels write a lane loop
+        @nb.njit(**dict(KERNEL, cache=False))
+        def f(x, y, a):
+            if wide:
+                wide_vectors(x)
+            xp, yp, t = at(x, 0), at(y, 0), scratch(x)
+            for lane in range(8):
+                t[lane] = a * xp[lane] + yp[lane]
+            for lane in range(8):
+                yp[lane] = t[lane]
+        return f
+
+    found = {}
+    with compiled():
+        for wide in (False, True):
+            f = tile(wide)
+            f.compile((nb.float64[::1], nb.float64[::1], nb.float64))
+            asm = f.inspect_asm(f.signatures[0])
+            found[str(wide)] = re.findall(r"vfmadd\\w*pd\\s+\\S+, %([xyz]mm)", asm)
+    print(json.dumps(found))
+"""
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"), reason="x86's vector registers"
+)
+@pytest.mark.parametrize(
+    "cpu, wide",
+    [
+        ("skylake-avx512", ["zmm"]),
+        ("sapphirerapids", ["zmm"]),
+        ("znver4", ["zmm"]),
+        ("znver3", ["ymm", "ymm"]),  # AVX2: no 512-bit vectors
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_lane_loops_use_whole_vectors_where_the_machine_has_them(cpu, wide, tmp_path):
+    """LLVM tunes Intel's AVX-512 processors to prefer 256-bit vectors, and compiled a lane
+    loop of 8 float64 as two 256-bit halves there; ``wide_vectors`` makes it one 512-bit
+    multiply-add, as on AMD's, and leaves an AVX2 machine's two halves alone. Compiled,
+    never run, for each processor by name (its own features, whatever this machine has),
+    in a fresh process: numba reads the target when it starts."""
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=str(tmp_path))
+    run = subprocess.run(
+        [sys.executable, "-c", WIDE_VECTORS], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["True"] == wide
+    if cpu.startswith(("skylake", "sapphire")):  # the tuning this works around is still there
+        assert found["False"] == ["ymm", "ymm"]

@@ -12,7 +12,7 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.lanes import activation_buffer, forward_rows, group_layout, load_group
-from nnscratch.fast.llvm import KERNEL, lanes, scratch
+from nnscratch.fast.llvm import KERNEL, lanes, scratch, wide_vectors
 
 #: Rows per block of the prediction kernel.
 BLOCK = 64
@@ -30,6 +30,7 @@ def forward_kernel(kind: int):
         N, D = X.shape
         P, L = widths.shape[0], len(Ws)
         everyone = np.ones(P, np.bool_)
+        wide_vectors(X)  # as the epoch kernel
         G = lanes(X)
         t00, t01 = scratch(X), scratch(X)
         t10, t11 = scratch(X), scratch(X)

@@ -58,7 +58,7 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
-from nnscratch.fast.llvm import KERNEL, aligned, as_float, at, lanes, num, scratch
+from nnscratch.fast.llvm import KERNEL, aligned, as_float, at, lanes, num, scratch, wide_vectors
 
 
 @nb.njit(inline="always")  # numba's inlining: here, LLVM's left the one call a call
@@ -329,6 +329,7 @@ def epoch_kernel(kind: int, upto: int = len(PHASES)):
         P, n_rows = order.shape
         L = len(Ws)
         D = X.shape[1]
+        wide_vectors(X)  # whole 512-bit vectors on Intel's AVX-512 processors too
         G = lanes(X)  # members to a group: 8 float64, 16 float32
         zero, one = num(X, 0.0), num(X, 1.0)
         t, u = scratch(X), scratch(X)  # vector registers

@@ -94,6 +94,25 @@ def as_float(typingctx, bits, like):
     return like.dtype(types.int64, like), codegen
 
 
+@intrinsic
+def wide_vectors(typingctx, like):
+    """Let LLVM use whole 512-bit vectors in the function that calls this (nothing at run time).
+
+    LLVM tunes the Intel AVX-512 processors (Skylake-X to Sapphire Rapids) to prefer 256-bit
+    vectors, and then compiles a lane loop of 8 float64 as two 256-bit halves. This sets
+    the function's ``"prefer-vector-width"="512"``: whole vectors wherever the machine has
+    them, and no change on a machine without AVX-512 (its widest vector stays 256 bits).
+    """
+
+    def codegen(context, builder, signature, args):
+        # llvmlite's attribute set accepts only LLVM's keyword attributes; this one is a
+        # string attribute, written as LLVM's assembly spells it
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.none(like), codegen
+
+
 @nb.njit(inline="always")
 def aligned(n, like):
     """``np.zeros(n, like.dtype)`` starting on a 64-byte boundary (whole-vector loads)."""
