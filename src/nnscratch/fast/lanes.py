@@ -44,8 +44,16 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
   arrays: with no reference counts to keep, they are plain functions that LLVM inlines.
   numba's own inlining (``inline="always"``) copies and types a function again at every
   call site, and cost W1's kernel several seconds of compile per helper; it is kept for the
-  few helpers with one call site where LLVM's inlining measured slower (``_exp``,
-  ``_activate``, ``forward_rows``).
+  small helpers with one call site where LLVM's inlining measured slower (``_exp``,
+  ``_activate``);
+- each phase of a step is a function of its own (``forward_rows``, ``_softmax_loss``,
+  ``_backward_layer``), typed and optimised once, that LLVM is told to inline (``inlined``):
+  numba's passes and LLVM's cost more than in proportion to a function's size, so W1's
+  first compile takes about 0.5 s less than with the phases written out in the kernel,
+  and the inlined code runs as fast as written out (left to LLVM's choice, the loss stayed
+  a call, and the epoch ran 1.35x slower). The activation and ``upto``
+  reach them as constants (numba types a constant argument as a literal), so each
+  compiles the one branch it takes.
 
 Threads: the kernel is a serial loop over the lane groups that releases the GIL, and
 :func:`nnscratch.fast.threads.split` runs it in one thread per core, each thread every
@@ -60,7 +68,17 @@ import numba as nb
 import numpy as np
 
 from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
-from nnscratch.fast.llvm import KERNEL, aligned, as_float, at, lanes, num, scratch, wide_vectors
+from nnscratch.fast.llvm import (
+    KERNEL,
+    aligned,
+    as_float,
+    at,
+    inlined,
+    lanes,
+    num,
+    scratch,
+    wide_vectors,
+)
 
 
 @nb.njit(inline="always")  # numba's inlining: here, LLVM's left the one call a call
@@ -198,6 +216,111 @@ def _descend(xp, step, t):
         xp[lane] -= t[lane]
 
 
+@nb.njit(fastmath=KERNEL["fastmath"], error_model=KERNEL["error_model"])
+def _softmax_loss(z, d, y, order, first, start, n, K, Kp, scale, sums, vectors):
+    """The loss of one batch's ``n`` rows: softmax cross-entropy, added to the group's
+    ``sums`` (loss, hits and the product of the softmax sums), and ``d = (softmax - onehot)
+    * scale``, eq. (14)."""
+    inlined(z)
+    loss, hits, product = sums
+    P, G = order.shape[0], lanes(z)
+    zero, one = num(z, 0.0), num(z, 1.0)
+    zmax, best, total, z_label, label, t, u = vectors
+    for i in range(n):
+        zi, di = at(z, i * Kp * G), at(d, i * Kp * G)
+        for lane in range(G):
+            label[lane] = y[order[min(first + lane, P - 1), start + i]]
+        for lane in range(G):  # the first maximum, as argmax takes it
+            zmax[lane], best[lane] = zi[lane], 0.0
+        for k in range(1, K):
+            kf = num(z, k)
+            for lane in range(G):
+                v = zi[k * G + lane]
+                up = v > zmax[lane]
+                zmax[lane] = v if up else zmax[lane]
+                best[lane] = kf if up else best[lane]
+        for lane in range(G):
+            total[lane], z_label[lane] = 0.0, 0.0
+        for k in range(K):  # exp(0) = 1 exactly for the maximum
+            kf = num(z, k)
+            for lane in range(G):
+                t[lane] = zi[k * G + lane] - zmax[lane]
+            _exp(t, u)
+            for lane in range(G):
+                di[k * G + lane] = t[lane]
+                total[lane] += t[lane]
+                z_label[lane] += zi[k * G + lane] * (one if label[lane] == kf else zero)
+        for lane in range(G):  # loss = log(total) + zmax - z_y; the logs summed below
+            loss[lane] += zmax[lane] - z_label[lane]
+            hits[lane] += 1.0 if best[lane] == label[lane] else 0.0
+            product[lane] *= total[lane]  # 1 <= total <= K
+        for lane in range(G):
+            if product[lane] > 1e250 or i == n - 1:  # sum of logs = log of product
+                loss[lane] += np.log(product[lane])
+                product[lane] = 1.0
+        for k in range(K):
+            kf = num(z, k)
+            for lane in range(G):
+                v = di[k * G + lane] / total[lane] * scale
+                di[k * G + lane] = v - scale * (one if label[lane] == kf else zero)
+
+
+@nb.njit(fastmath=KERNEL["fastmath"], error_model=KERNEL["error_model"])
+def _backward_layer(d, d_prev, W, b, hin, step, ne, din, dout, back, kind, upto, vectors):
+    """One layer's backward pass and update for ``ne`` rows: ``d_prev = (d W^T) * f'(a)``
+    (eq. (17), when ``back``: not for the first layer), then eq. (7) with eq. (15) and (16),
+    ``W -= lr h^T d`` and ``b -= lr * column sums of d``. ``upto``: as the kernel's."""
+    inlined(d)
+    G = lanes(d)
+    t00, t01, t10, t11, t = vectors
+    if back and upto >= 4:  # d_prev = (d W^T) * f'(a), eq. (17), W before its update
+        for i in range(0, ne, 2):
+            for c in range(0, din, 2):
+                for lane in range(G):
+                    t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
+                for j in range(dout):
+                    d0 = at(d, (i * dout + j) * G)
+                    d1 = at(d, ((i + 1) * dout + j) * G)
+                    w0 = at(W, (c * dout + j) * G)
+                    w1 = at(W, ((c + 1) * dout + j) * G)
+                    for lane in range(G):
+                        t00[lane] += d0[lane] * w0[lane]
+                        t01[lane] += d0[lane] * w1[lane]
+                        t10[lane] += d1[lane] * w0[lane]
+                        t11[lane] += d1[lane] * w1[lane]
+                o0, o1 = (i * din + c) * G, ((i + 1) * din + c) * G
+                _backprop(at(d_prev, o0), t00, at(hin, o0), kind)
+                _backprop(at(d_prev, o0 + G), t01, at(hin, o0 + G), kind)
+                _backprop(at(d_prev, o1), t10, at(hin, o1), kind)
+                _backprop(at(d_prev, o1 + G), t11, at(hin, o1 + G), kind)
+    # eq. (7) with eq. (15): W[c, j] -= lr * sum_i h[i, c] d[i, j]
+    for c in range(0, din if upto >= 5 else 0, 2):
+        for j in range(0, dout, 2):
+            for lane in range(G):
+                t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
+            for i in range(ne):
+                hp, dp = at(hin, (i * din + c) * G), at(d, (i * dout + j) * G)
+                for lane in range(G):
+                    t00[lane] += hp[lane] * dp[lane]
+                    t01[lane] += hp[lane] * dp[G + lane]
+                    t10[lane] += hp[G + lane] * dp[lane]
+                    t11[lane] += hp[G + lane] * dp[G + lane]
+            w0, w1 = (c * dout + j) * G, ((c + 1) * dout + j) * G
+            sp = at(step, 0)
+            _descend(at(W, w0), sp, t00)
+            _descend(at(W, w0 + G), sp, t01)
+            _descend(at(W, w1), sp, t10)
+            _descend(at(W, w1 + G), sp, t11)
+    for j in range(dout if upto >= 6 else 0):  # eq. (16): db = column sums of d
+        for lane in range(G):
+            t[lane] = 0.0
+        for i in range(ne):
+            dp = at(d, (i * dout + j) * G)
+            for lane in range(G):
+                t[lane] += dp[lane]
+        _descend(at(b, j * G), at(step, 0), t)
+
+
 @nb.njit  # once per group: a call costs nothing
 def group_layout(first, active, widths, G):
     """Which of the group's ``G`` lanes hold a live member (1, else 0), and its even-padded
@@ -260,9 +383,10 @@ def activation_buffer(dims, rows, like):
     return aligned(h_at[L + 1], like), h_at
 
 
-@nb.njit(inline="always")
+@nb.njit(fastmath=KERNEL["fastmath"], error_model=KERNEL["error_model"])
 def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11):
     """Rows ``0..ne`` of every layer: ``a = h W + b``, eq. (5)/(6); ``h_next = f(a) * mask``."""
+    inlined(Wg)
     L, G = len(dims) - 1, lanes(Wg)
     for k in range(L):
         din, dout = dims[k], dims[k + 1]
@@ -308,7 +432,7 @@ def epoch_kernel(kind: int, upto: int = len(PHASES)):
     ``upto`` of :data:`PHASES` in each step (all by default): ``benchmarks/phases.py`` times
     each phase as the difference of two such kernels. The kernel is written out in the
     closure rather than inlined into it, because numba's inlining copies a function's whole
-    IR (3 to 4 s more compile for this one).
+    IR (3 to 4 s more compile for this one); its phases are the helpers above.
     """
 
     @nb.njit(**KERNEL)
@@ -333,7 +457,6 @@ def epoch_kernel(kind: int, upto: int = len(PHASES)):
         D = X.shape[1]
         wide_vectors(X)  # whole 512-bit vectors on Intel's AVX-512 processors too
         G = lanes(X)  # members to a group: 8 float64, 16 float32
-        zero, one = num(X, 0.0), num(X, 1.0)
         t, u = scratch(X), scratch(X)  # vector registers
         t00, t01 = scratch(X), scratch(X)  # a 2 x 2 tile
         t10, t11 = scratch(X), scratch(X)
@@ -381,44 +504,9 @@ def epoch_kernel(kind: int, upto: int = len(PHASES)):
                 if upto < 3:
                     continue
                 # --- loss: softmax cross-entropy; d = (softmax - onehot) * scale, eq. (14) ---
-                z = h[h_at[L] : h_at[L + 1]]
-                for i in range(n):
-                    zi, di = at(z, i * Kp * G), at(d, i * Kp * G)
-                    for lane in range(G):
-                        label[lane] = y[order[min(first + lane, P - 1), start + i]]
-                    for lane in range(G):  # the first maximum, as argmax takes it
-                        zmax[lane], best[lane] = zi[lane], 0.0
-                    for k in range(1, K):
-                        kf = num(X, k)
-                        for lane in range(G):
-                            v = zi[k * G + lane]
-                            up = v > zmax[lane]
-                            zmax[lane] = v if up else zmax[lane]
-                            best[lane] = kf if up else best[lane]
-                    for lane in range(G):
-                        total[lane], z_label[lane] = 0.0, 0.0
-                    for k in range(K):  # exp(0) = 1 exactly for the maximum
-                        kf = num(X, k)
-                        for lane in range(G):
-                            t[lane] = zi[k * G + lane] - zmax[lane]
-                        _exp(t, u)
-                        for lane in range(G):
-                            di[k * G + lane] = t[lane]
-                            total[lane] += t[lane]
-                            z_label[lane] += zi[k * G + lane] * (one if label[lane] == kf else zero)
-                    for lane in range(G):  # loss = log(total) + zmax - z_y; the logs summed below
-                        loss[lane] += zmax[lane] - z_label[lane]
-                        hits[lane] += 1.0 if best[lane] == label[lane] else 0.0
-                        product[lane] *= total[lane]  # 1 <= total <= K
-                    for lane in range(G):
-                        if product[lane] > 1e250 or i == n - 1:  # sum of logs = log of product
-                            loss[lane] += np.log(product[lane])
-                            product[lane] = 1.0
-                    for k in range(K):
-                        kf = num(X, k)
-                        for lane in range(G):
-                            v = di[k * G + lane] / total[lane] * scale
-                            di[k * G + lane] = v - scale * (one if label[lane] == kf else zero)
+                z = h[h_at[L] : h_at[L + 1]]  # the logits
+                sums, vectors = (loss, hits, product), (zmax, best, total, z_label, label, t, u)
+                _softmax_loss(z, d, y, order, first, start, n, K, Kp, scale, sums, vectors)
                 for i in range(ne):  # the padding row and class add nothing below
                     for o in range(((i * Kp + (K if i < n else 0)) * G), (i + 1) * Kp * G):
                         d[o] = 0.0
@@ -427,54 +515,10 @@ def epoch_kernel(kind: int, upto: int = len(PHASES)):
                     din, dout = dims[k], dims[k + 1]
                     W, b = Wg[w_at[k] : w_at[k + 1]], bg[b_at[k] : b_at[k + 1]]
                     hin = h[h_at[k] : h_at[k + 1]]
-                    if (
-                        k > 0 and upto >= 4
-                    ):  # d_prev = (d W^T) * f'(a), eq. (17), W before its update
-                        for i in range(0, ne, 2):
-                            for c in range(0, din, 2):
-                                for lane in range(G):
-                                    t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
-                                for j in range(dout):
-                                    d0 = at(d, (i * dout + j) * G)
-                                    d1 = at(d, ((i + 1) * dout + j) * G)
-                                    w0 = at(W, (c * dout + j) * G)
-                                    w1 = at(W, ((c + 1) * dout + j) * G)
-                                    for lane in range(G):
-                                        t00[lane] += d0[lane] * w0[lane]
-                                        t01[lane] += d0[lane] * w1[lane]
-                                        t10[lane] += d1[lane] * w0[lane]
-                                        t11[lane] += d1[lane] * w1[lane]
-                                o0, o1 = (i * din + c) * G, ((i + 1) * din + c) * G
-                                _backprop(at(d_prev, o0), t00, at(hin, o0), kind)
-                                _backprop(at(d_prev, o0 + G), t01, at(hin, o0 + G), kind)
-                                _backprop(at(d_prev, o1), t10, at(hin, o1), kind)
-                                _backprop(at(d_prev, o1 + G), t11, at(hin, o1 + G), kind)
-                    # eq. (7) with eq. (15): W[c, j] -= lr * sum_i h[i, c] d[i, j]
-                    for c in range(0, din if upto >= 5 else 0, 2):
-                        for j in range(0, dout, 2):
-                            for lane in range(G):
-                                t00[lane], t01[lane], t10[lane], t11[lane] = 0.0, 0.0, 0.0, 0.0
-                            for i in range(ne):
-                                hp, dp = at(hin, (i * din + c) * G), at(d, (i * dout + j) * G)
-                                for lane in range(G):
-                                    t00[lane] += hp[lane] * dp[lane]
-                                    t01[lane] += hp[lane] * dp[G + lane]
-                                    t10[lane] += hp[G + lane] * dp[lane]
-                                    t11[lane] += hp[G + lane] * dp[G + lane]
-                            w0, w1 = (c * dout + j) * G, ((c + 1) * dout + j) * G
-                            sp = at(step, 0)
-                            _descend(at(W, w0), sp, t00)
-                            _descend(at(W, w0 + G), sp, t01)
-                            _descend(at(W, w1), sp, t10)
-                            _descend(at(W, w1 + G), sp, t11)
-                    for j in range(dout if upto >= 6 else 0):  # eq. (16): db = column sums of d
-                        for lane in range(G):
-                            t[lane] = 0.0
-                        for i in range(ne):
-                            dp = at(d, (i * dout + j) * G)
-                            for lane in range(G):
-                                t[lane] += dp[lane]
-                        _descend(at(b, j * G), at(step, 0), t)
+                    tiles = (t00, t01, t10, t11, t)
+                    _backward_layer(
+                        d, d_prev, W, b, hin, step, ne, din, dout, k > 0, kind, upto, tiles
+                    )
                     if k > 0:
                         d, d_prev = d_prev, d
             # --- copy the members back out ---

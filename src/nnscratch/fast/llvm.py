@@ -113,6 +113,21 @@ def wide_vectors(typingctx, like):
     return types.none(like), codegen
 
 
+@intrinsic
+def inlined(typingctx, like):
+    """Have LLVM inline the function that calls this into every caller (nothing at run time).
+
+    numba compiles such a helper, typed once, as a function of its own; LLVM then inlines
+    it whatever its size, so it runs as if written out in the caller.
+    """
+
+    def codegen(context, builder, signature, args):
+        builder.function.attributes.add("alwaysinline")
+        return context.get_dummy_value()
+
+    return types.none(like), codegen
+
+
 @nb.njit(inline="always")
 def aligned(n, like):
     """``np.zeros(n, like.dtype)`` starting on a 64-byte boundary (whole-vector loads)."""
