@@ -424,3 +424,51 @@ def test_lane_loops_use_whole_vectors_where_the_machine_has_them(cpu, wide, tmp_
     assert found["True"] == wide
     if cpu.startswith(("skylake", "sapphire")):  # the tuning this works around is still there
         assert found["False"] == ["ymm", "ymm"]
+
+
+EPOCH_KERNEL_FMAS = """if True:
+    import json, re, sys
+    import numba as nb
+    import nnscratch as nns
+    from nnscratch import tutorial as T
+    from nnscratch.fast import threads
+    from nnscratch.fast.lanes import epoch_kernel
+
+    def compile_only(kernel, args, items):  # this machine may not run the code compiled
+        kernel.compile(tuple(nb.typeof(a) for a in (*args, 0, 1)))
+
+    threads.split = compile_only
+    X, _, y, _ = T.load_moons()
+    net = T.tutorial_network(2, 64, 2, seed=0, population=16)
+    net.fit(X, y, epochs=1, batch_size=10, optimizer=nns.SGD(lr=T.ALPHA), engine="numba")
+    kernel = epoch_kernel(1)
+    asm = kernel.inspect_asm(kernel.signatures[0])
+    arithmetic = r"v(?:add|sub|mul|div|max|min|cmp\\w*|fn?m(?:add|sub)\\d*)pd\\s[^\\n]*%([xyz]mm)"
+    print(json.dumps(re.findall(arithmetic, asm)))
+"""
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"), reason="x86's vector registers"
+)
+def test_epoch_kernel_arithmetic_is_whole_vectors_on_a_skylake_x(tmp_path):
+    """W1's epoch kernel, helpers inlined, compiled (not run) for a Skylake-X: all its
+    packed float64 arithmetic (multiply-adds, products, sums, compares) is 512 bits wide,
+    in the kernel's own loops and in the phases that LLVM optimises on their own before it
+    inlines them (without ``wide_vectors`` there, their ReLU gates came out 256 bits wide)."""
+    env = dict(
+        os.environ,
+        NUMBA_CPU_NAME="skylake-avx512",
+        NUMBA_CPU_FEATURES="",
+        NUMBA_CACHE_DIR=str(tmp_path),
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", EPOCH_KERNEL_FMAS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    widths = json.loads(run.stdout.strip().splitlines()[-1])
+    assert widths and set(widths) == {"zmm"}, widths

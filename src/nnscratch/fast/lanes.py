@@ -222,6 +222,7 @@ def _softmax_loss(z, d, y, order, first, start, n, K, Kp, scale, sums, vectors):
     ``sums`` (loss, hits and the product of the softmax sums), and ``d = (softmax - onehot)
     * scale``, eq. (14)."""
     inlined(z)
+    wide_vectors(z)  # optimised on its own before it is inlined
     loss, hits, product = sums
     P, G = order.shape[0], lanes(z)
     zero, one = num(z, 0.0), num(z, 1.0)
@@ -271,6 +272,7 @@ def _backward_layer(d, d_prev, W, b, hin, step, ne, din, dout, back, kind, upto,
     (eq. (17), when ``back``: not for the first layer), then eq. (7) with eq. (15) and (16),
     ``W -= lr h^T d`` and ``b -= lr * column sums of d``. ``upto``: as the kernel's."""
     inlined(d)
+    wide_vectors(d)  # optimised on its own before it is inlined
     G = lanes(d)
     t00, t01, t10, t11, t = vectors
     if back and upto >= 4:  # d_prev = (d W^T) * f'(a), eq. (17), W before its update
@@ -387,6 +389,7 @@ def activation_buffer(dims, rows, like):
 def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11):
     """Rows ``0..ne`` of every layer: ``a = h W + b``, eq. (5)/(6); ``h_next = f(a) * mask``."""
     inlined(Wg)
+    wide_vectors(Wg)  # optimised on its own before it is inlined
     L, G = len(dims) - 1, lanes(Wg)
     for k in range(L):
         din, dout = dims[k], dims[k + 1]
