@@ -38,8 +38,9 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
   cannot tell two arrays' pointers apart, and keeps interleaved reads and writes scalar;
 - every float constant made with the intrinsic ``num`` (a float64 literal would widen
   float32 arithmetic to float64);
-- the kernel's LLVM function marked to prefer 512-bit vectors (``wide_vectors``): LLVM tunes
-  Intel's AVX-512 processors to prefer 256 bits, and cut each lane loop in two there;
+- the kernel's LLVM function, and each phase's, marked to prefer 512-bit vectors
+  (``wide_vectors``): LLVM tunes Intel's AVX-512 processors to prefer 256 bits, and cut
+  each lane loop in two there;
 - the small helpers called at every tile (``_backprop``, ``_descend``) take pointers, not
   arrays: with no reference counts to keep, they are plain functions that LLVM inlines.
   numba's own inlining (``inline="always"``) copies and types a function again at every
