@@ -47,14 +47,16 @@ one (the helpers are in :mod:`nnscratch.fast.llvm`):
   call site, and cost W1's kernel several seconds of compile per helper; it is kept for the
   small helpers with one call site where LLVM's inlining measured slower (``_exp``,
   ``_activate``);
-- each phase of a step is a function of its own (``forward_rows``, ``_softmax_loss``,
-  ``_backward_layer``), typed and optimised once, that LLVM is told to inline (``inlined``):
-  numba's passes and LLVM's cost more than in proportion to a function's size, so W1's
-  first compile takes about 0.5 s less than with the phases written out in the kernel,
-  and the inlined code runs as fast as written out (left to LLVM's choice, the loss stayed
-  a call, and the epoch ran 1.35x slower). The activation and ``upto``
-  reach them as constants (numba types a constant argument as a literal), so each
-  compiles the one branch it takes.
+- the forward pass, the loss and each layer's backward pass and update are functions of
+  their own (``forward_rows``, ``_softmax_loss``, ``_backward_layer``), typed and
+  optimised apart and always inlined by LLVM (``INLINED``, numba's ``forceinline``), and
+  no helper builds the wrappers that would let Python call it (``NESTED``): numba's
+  passes and LLVM's cost more than in proportion to a function's size, and W1's first
+  compile took about 0.8 s less than with the phases written out in the kernel. Inlined,
+  they run as fast as written out; left to LLVM's choice, the loss stayed a call and the
+  epoch ran 1.35x slower (float64; 1.8x in float32). The activation and ``upto`` reach
+  them as constants (numba types a constant argument as a literal and compiles the
+  helper for that value), so each compiles the one branch it takes.
 
 Threads: the kernel is a serial loop over the lane groups that releases the GIL, and
 :func:`nnscratch.fast.threads.split` runs it in one thread per core, each thread every
@@ -70,11 +72,12 @@ import numpy as np
 
 from nnscratch.fast.codes import LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, TANH
 from nnscratch.fast.llvm import (
+    INLINED,
     KERNEL,
+    NESTED,
     aligned,
     as_float,
     at,
-    inlined,
     lanes,
     num,
     scratch,
@@ -183,7 +186,7 @@ def _activate(a, o, m, rows, units, kind):
                     t[lane] = (one / (one + e) if v >= zero else e / (one + e)) * mp[lane]
 
 
-@nb.njit
+@nb.njit(**NESTED)
 def _backprop(dp, t, h, kind):
     """``dp[:G] = t * f'(a)``, from the activation's output ``h[:G]`` (eq. 17)."""
     G, zero, one = lanes(t), num(t, 0.0), num(t, 1.0)
@@ -201,7 +204,7 @@ def _backprop(dp, t, h, kind):
         dp[lane] = t[lane]
 
 
-@nb.njit
+@nb.njit(**NESTED)
 def _descend(xp, step, t):
     """``xp[:G] -= step[:G] * t``, eq. (7); ``t`` is overwritten.
 
@@ -217,12 +220,11 @@ def _descend(xp, step, t):
         xp[lane] -= t[lane]
 
 
-@nb.njit(fastmath=KERNEL["fastmath"], error_model=KERNEL["error_model"])
+@nb.njit(**INLINED)
 def _softmax_loss(z, d, y, order, first, start, n, K, Kp, scale, sums, vectors):
     """The loss of one batch's ``n`` rows: softmax cross-entropy, added to the group's
     ``sums`` (loss, hits and the product of the softmax sums), and ``d = (softmax - onehot)
     * scale``, eq. (14)."""
-    inlined(z)
     wide_vectors(z)  # optimised on its own before it is inlined
     loss, hits, product = sums
     P, G = order.shape[0], lanes(z)
@@ -267,12 +269,11 @@ def _softmax_loss(z, d, y, order, first, start, n, K, Kp, scale, sums, vectors):
                 di[k * G + lane] = v - scale * (one if label[lane] == kf else zero)
 
 
-@nb.njit(fastmath=KERNEL["fastmath"], error_model=KERNEL["error_model"])
+@nb.njit(**INLINED)
 def _backward_layer(d, d_prev, W, b, hin, step, ne, din, dout, back, kind, upto, vectors):
     """One layer's backward pass and update for ``ne`` rows: ``d_prev = (d W^T) * f'(a)``
     (eq. (17), when ``back``: not for the first layer), then eq. (7) with eq. (15) and (16),
     ``W -= lr h^T d`` and ``b -= lr * column sums of d``. ``upto``: as the kernel's."""
-    inlined(d)
     wide_vectors(d)  # optimised on its own before it is inlined
     G = lanes(d)
     t00, t01, t10, t11, t = vectors
@@ -324,7 +325,7 @@ def _backward_layer(d, d_prev, W, b, hin, step, ne, din, dout, back, kind, upto,
         _descend(at(b, j * G), at(step, 0), t)
 
 
-@nb.njit  # once per group: a call costs nothing
+@nb.njit(**NESTED)  # once per group: a call costs nothing
 def group_layout(first, active, widths, G):
     """Which of the group's ``G`` lanes hold a live member (1, else 0), and its even-padded
     layer sizes.
@@ -347,7 +348,7 @@ def group_layout(first, active, widths, G):
     return live, dims
 
 
-@nb.njit
+@nb.njit(**NESTED)
 def load_group(first, live, Ws, bs, widths, dims, like):
     """Copy a group's members in: lane-major, zero beyond each member's own width.
 
@@ -376,7 +377,7 @@ def load_group(first, live, Ws, bs, widths, dims, like):
     return Wg, bg, mask, w_at, b_at
 
 
-@nb.njit
+@nb.njit(**NESTED)
 def activation_buffer(dims, rows, like):
     """The buffer of every layer's input ``(rows, din, G)`` and the logits, and its offsets."""
     L, G = len(dims) - 1, lanes(like)
@@ -386,10 +387,9 @@ def activation_buffer(dims, rows, like):
     return aligned(h_at[L + 1], like), h_at
 
 
-@nb.njit(fastmath=KERNEL["fastmath"], error_model=KERNEL["error_model"])
+@nb.njit(**INLINED)
 def forward_rows(Wg, bg, mask, w_at, b_at, h, h_at, dims, ne, kind, t00, t01, t10, t11):
     """Rows ``0..ne`` of every layer: ``a = h W + b``, eq. (5)/(6); ``h_next = f(a) * mask``."""
-    inlined(Wg)
     wide_vectors(Wg)  # optimised on its own before it is inlined
     L, G = len(dims) - 1, lanes(Wg)
     for k in range(L):

@@ -106,23 +106,12 @@ def wide_vectors(typingctx, like):
 
     def codegen(context, builder, signature, args):
         # llvmlite's attribute set accepts only LLVM's keyword attributes; this one is a
-        # string attribute, written as LLVM's assembly spells it
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
-        return context.get_dummy_value()
-
-    return types.none(like), codegen
-
-
-@intrinsic
-def inlined(typingctx, like):
-    """Have LLVM inline the function that calls this into every caller (nothing at run time).
-
-    numba compiles such a helper, typed once, as a function of its own; LLVM then inlines
-    it whatever its size, so it runs as if written out in the caller.
-    """
-
-    def codegen(context, builder, signature, args):
-        builder.function.attributes.add("alwaysinline")
+        # string attribute, written as LLVM's assembly spells it. Where another llvmlite
+        # keeps its attributes otherwise, the kernels compile without it.
+        try:
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        except (TypeError, AttributeError):
+            pass
         return context.get_dummy_value()
 
     return types.none(like), codegen
@@ -149,6 +138,16 @@ KERNEL = {
     "fastmath": {"reassoc", "contract"},
     "error_model": "numpy",
 }
+
+#: How a helper that only compiled code calls is compiled: without the wrappers that let Python
+#: call it (building them is part of every compile); ``fastmath`` and ``error_model`` come from
+#: the caller, as numba passes them on.
+NESTED = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+
+#: How each phase of the epoch kernel is compiled (:mod:`nnscratch.fast.lanes`): a nested
+#: function of its own that LLVM always inlines into its caller (``alwaysinline``), whatever
+#: its size.
+INLINED = {**NESTED, "forceinline": True}
 
 #: LLVM's budget for unrolling a loop whole, while the lanes kernels compile, and its default
 #: at -O3. A loop over 16 float32 lanes of a 2 x 2 tile (four sums, eight loads) costs more
