@@ -514,7 +514,8 @@ def test_files_without_the_interrupted_field_load_as_not_interrupted(records):
     assert "interrupted" not in old_csv
     for back in (from_json, records_from_csv(old_csv)):
         assert [r.interrupted for r in back] == [False] * len(records)
-        assert [r.test_loss for r in back][:4] == [r.test_loss for r in records][:4]
+        # NaN where a trial left one (a member at lr=1e200, a few seeds in a thousand)
+        np.testing.assert_array_equal([r.test_loss for r in back], [r.test_loss for r in records])
     assert records[-1].interrupted  # and a record that has it keeps it (round trip above)
 
 
