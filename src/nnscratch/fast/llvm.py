@@ -2,9 +2,10 @@
 
 Intrinsics that emit a few LLVM instructions where numba's own code would stop the
 vectoriser or widen float32 to float64 (:func:`lanes`, :func:`scratch`, :func:`at`,
-:func:`as_float`, :func:`num`), 64-byte aligned buffers
-(:func:`aligned`), and the compiler settings the lanes kernels are compiled under
-(:func:`compiled`). Why each is needed is in :mod:`nnscratch.fast.lanes`.
+:func:`as_float`, :func:`num`) or cut its vectors in two (:func:`wide_vectors`), 64-byte
+aligned buffers (:func:`aligned`), and the compiler settings the lanes kernels and their
+helpers are compiled under (:data:`KERNEL`, :data:`NESTED`, :data:`INLINED`,
+:func:`compiled`). Why each is needed is in :mod:`nnscratch.fast.lanes`.
 """
 
 from contextlib import contextmanager
