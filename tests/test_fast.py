@@ -370,6 +370,25 @@ def test_one_member_kernel_memory_follows_the_layers_not_their_square():
     assert peak_mib < 1024, f"peak memory {peak_mib:.0f} MiB"
 
 
+#: The vector-width tests read x86 assembly.
+X86_ONLY = pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"), reason="x86's vector registers"
+)
+
+
+def compiled_for(cpu: str, code: str, tmp_path) -> object:
+    """What ``code`` prints last (JSON), run in a fresh process that compiles for ``cpu`` by
+    name, with that processor's own features whatever this machine has, on an empty cache:
+    numba reads its target when it starts. The code compiles and must not run what it
+    compiles (this machine may not have the instructions)."""
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=str(tmp_path))
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 WIDE_VECTORS = """if True:
     import json, re
     import numba as nb
@@ -402,9 +421,7 @@ WIDE_VECTORS = """if True:
 LLVM_VERSION = tuple(llvm_binding.llvm_version_info)
 
 
-@pytest.mark.skipif(
-    platform.machine().lower() not in ("x86_64", "amd64"), reason="x86's vector registers"
-)
+@X86_ONLY
 @pytest.mark.parametrize(
     "cpu, wide",
     [
@@ -425,14 +442,8 @@ def test_lane_loops_use_whole_vectors_where_the_machine_has_them(cpu, wide, tmp_
     """LLVM tunes Intel's AVX-512 processors to prefer 256-bit vectors, and compiled a lane
     loop of 8 float64 as two 256-bit halves there; ``wide_vectors`` makes it one 512-bit
     multiply-add, as on AMD's, and leaves an AVX2 machine's two halves alone. Compiled,
-    never run, for each processor by name (its own features, whatever this machine has),
-    in a fresh process: numba reads the target when it starts."""
-    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=str(tmp_path))
-    run = subprocess.run(
-        [sys.executable, "-c", WIDE_VECTORS], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert run.returncode == 0, run.stderr
-    found = json.loads(run.stdout.strip().splitlines()[-1])
+    never run, for each processor by name."""
+    found = compiled_for(cpu, WIDE_VECTORS, tmp_path)
     assert found["True"] == wide
     if cpu.startswith(("skylake", "sapphire")):
         assert found["False"] == ["ymm", "ymm"], (
@@ -440,8 +451,8 @@ def test_lane_loops_use_whole_vectors_where_the_machine_has_them(cpu, wide, tmp_
         )
 
 
-EPOCH_KERNEL_FMAS = """if True:
-    import json, re, sys
+EPOCH_KERNEL_WIDTHS = """if True:
+    import json, re
     import numba as nb
     import nnscratch as nns
     from nnscratch import tutorial as T
@@ -462,9 +473,7 @@ EPOCH_KERNEL_FMAS = """if True:
 """
 
 
-@pytest.mark.skipif(
-    platform.machine().lower() not in ("x86_64", "amd64"), reason="x86's vector registers"
-)
+@X86_ONLY
 def test_epoch_kernel_arithmetic_is_whole_vectors_on_a_skylake_x(tmp_path):
     """W1's epoch kernel, helpers inlined, compiled (not run) for a Skylake-X: its packed
     float64 sums, differences, products, quotients, multiply-adds and compares are 512 bits
@@ -472,19 +481,5 @@ def test_epoch_kernel_arithmetic_is_whole_vectors_on_a_skylake_x(tmp_path):
     it inlines them (without ``wide_vectors`` there, their ReLU gates came out 256 bits
     wide). Nothing compiled runs: the kernel is the only compiled code a one-epoch ``fit``
     calls (its shuffle is NumPy's), and ``threads.split`` only compiles it."""
-    env = dict(
-        os.environ,
-        NUMBA_CPU_NAME="skylake-avx512",
-        NUMBA_CPU_FEATURES="",
-        NUMBA_CACHE_DIR=str(tmp_path),
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", EPOCH_KERNEL_FMAS],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
-    widths = json.loads(run.stdout.strip().splitlines()[-1])
+    widths = compiled_for("skylake-avx512", EPOCH_KERNEL_WIDTHS, tmp_path)
     assert widths and set(widths) == {"zmm"}, widths
